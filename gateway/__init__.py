@@ -1,0 +1,1 @@
+"""The REST-to-gRPC gateway."""

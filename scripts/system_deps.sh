@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the system packages the project needs, only those missing (Debian/Ubuntu, as root or with sudo).
+set -euo pipefail
+need=()
+ldconfig -p | grep -q 'libpango-1.0.so' || need+=(libpango-1.0-0)
+ldconfig -p | grep -q 'libpangoft2-1.0.so' || need+=(libpangoft2-1.0-0)
+ldconfig -p | grep -q 'libharfbuzz-subset.so' || need+=(libharfbuzz-subset0)
+command -v kubectl >/dev/null || need+=(kubectl)
+command -v npm >/dev/null || need+=(npm)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing system packages: ${need[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"

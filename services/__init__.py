@@ -1,0 +1,1 @@
+"""SuoOps services: the invoice service, the renderer fleet and the command line."""

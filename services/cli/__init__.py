@@ -1,0 +1,1 @@
+"""The `suoops` command line."""

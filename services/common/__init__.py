@@ -1,0 +1,1 @@
+"""Pieces every SuoOps process shares: settings, logging, gRPC plumbing."""

@@ -1,0 +1,1 @@
+"""The invoice service: owns PostgreSQL and serves suoops.invoice.v1."""
