@@ -14,9 +14,12 @@ COMMANDS = {
     "create-business": "services.cli.admin:create_business",
     "create-operator": "services.cli.admin:create_operator",
     "serve": "services.cli.serve:run",
-    "worker": "services.cli.serve:run_worker",
-    "inspect": "services.cli.inspect:run",
-    "retry": "services.cli.inspect:retry",
+}
+
+# role -> "module:function"; each takes the process's Settings and serves until stopped.
+SERVE_ROLES = {
+    "invoice": "services.invoice.main:main",
+    "gateway": "gateway.server:serve",
 }
 
 
@@ -31,18 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     operator = sub.add_parser("create-operator", help="create an operator; prints its token")
     operator.add_argument("name")
     serve = sub.add_parser("serve", help="run one server process")
-    serve.add_argument("role", choices=["invoice", "renderer", "gateway", "scheduler"])
-    worker = sub.add_parser("worker", help="run Dramatiq workers")
-    worker.add_argument("--queues", nargs="*", help="queues to consume (default: all)")
-    worker.add_argument("--processes", type=int, default=None, help="worker processes")
-    worker.add_argument("--threads", type=int, default=None, help="threads per process")
-    inspect = sub.add_parser("inspect", help="look at the queues and jobs")
-    inspect.add_argument("what", choices=["active", "stats", "failed"])
-    inspect.add_argument("--json", action="store_true", help="print JSON")
-    retry = sub.add_parser("retry", help="queue failed renders again")
-    retry.add_argument("invoice_ids", nargs="*")
-    retry.add_argument("--failed", action="store_true", help="every failed render")
-    retry.add_argument("--json", action="store_true", help="print JSON")
+    serve.add_argument("role", choices=sorted(SERVE_ROLES))
     return parser
 
 

@@ -1,0 +1,23 @@
+"""`suoops serve ROLE`: read settings once and hand them to the role's entry point."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from services.cli.main import SERVE_ROLES
+from services.common.settings import Settings, SettingsError
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve one role until stopped."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    module_name, _, func_name = SERVE_ROLES[args.role].partition(":")
+    entry = getattr(importlib.import_module(module_name), func_name)
+    entry(settings)
+    return 0

@@ -1,0 +1,166 @@
+"""PostgreSQL tables, and the mapping of the domain's plain classes onto them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import registry
+from sqlalchemy.types import TypeDecorator
+
+from services.invoice.domain.model import Business, Invoice, InvoiceLine
+
+metadata = MetaData()
+mapper_registry = registry(metadata=metadata)
+
+Money = Numeric(17, 2)
+
+
+class LinesType(TypeDecorator[list[InvoiceLine]]):
+    """An invoice's lines as one JSONB array of decimal strings: one row write per invoice."""
+
+    impl = JSONB
+    cache_ok = True
+
+    def process_bind_param(self, value: list[InvoiceLine] | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        return [
+            {
+                "description": line.description,
+                "quantity": str(line.quantity),
+                "unit_price": str(line.unit_price),
+                "amount": str(line.amount),
+            }
+            for line in value
+        ]
+
+    def process_result_value(self, value: Any, dialect: Any) -> list[InvoiceLine] | None:
+        if value is None:
+            return None
+        return [
+            InvoiceLine(
+                description=item["description"],
+                quantity=Decimal(item["quantity"]),
+                unit_price=Decimal(item["unit_price"]),
+                amount=Decimal(item["amount"]),
+            )
+            for item in value
+        ]
+
+
+businesses = Table(
+    "businesses",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("public_id", String(40), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    # SHA-256 of the token: tokens are long random strings, so a fast hash is enough.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("business_id", BigInteger, ForeignKey("businesses.id"), nullable=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("invoice_id", String(32), nullable=False, unique=True),
+    Column("business_id", BigInteger, ForeignKey("businesses.id"), nullable=False),
+    Column("customer_name", Text, nullable=False),
+    Column("customer_email", Text, nullable=True),
+    Column("customer_phone", String(16), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("lines", LinesType, nullable=False),
+    Column("tax_rate", Numeric(7, 4), nullable=False),
+    Column("subtotal", Money, nullable=False),
+    Column("tax", Money, nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("due_date", Date, nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("deliver", ARRAY(String(16)), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("pdf_status", String(16), nullable=False),
+    Column("pdf_generation", Integer, nullable=False),
+    Column("pdf_attempts", Integer, nullable=False),
+    Column("pdf_error", Text, nullable=True),
+    Column("pdf_storage_key", Text, nullable=True),
+    Column("pdf_checksum", String(64), nullable=True),
+    Column("pdf_updated_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Newest-first listing per business, optionally filtered.
+    Index("ix_invoices_business_newest", "business_id", "id"),
+    Index("ix_invoices_business_pdf_status", "business_id", "pdf_status", "id"),
+    Index("ix_invoices_business_status", "business_id", "status", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("business_id", BigInteger, ForeignKey("businesses.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    # SHA-256 of the request without its key: the same key with another request is refused.
+    Column("request_hash", String(64), nullable=False),
+    Column("invoice_pk", BigInteger, ForeignKey("invoices.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+# The transactional outbox: a job row written in the same transaction as its invoice.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("queue", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Index(
+        "ix_outbox_unpublished",
+        "id",
+        postgresql_where=text("published_at IS NULL"),
+    ),
+)
+
+_mapped = False
+
+
+def start_mappers() -> None:
+    """Map the domain classes onto the tables, once per process."""
+    global _mapped
+    if _mapped:
+        return
+    mapper_registry.map_imperatively(Business, businesses)
+    mapper_registry.map_imperatively(Invoice, invoices)
+    _mapped = True

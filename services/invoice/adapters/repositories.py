@@ -1,0 +1,146 @@
+"""Repositories: how the service layer reads and writes invoices, keys, tokens and jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.invoice.adapters.orm import api_tokens, businesses, idempotency_keys, outbox
+from services.invoice.domain.model import Business, Invoice
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """An idempotency key as first used: the request it was used for and its invoice."""
+
+    request_hash: str
+    invoice_pk: int | None
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    """Who a token belongs to: an operator, or a business."""
+
+    role: str
+    business_id: int | None
+    business_public_id: str | None
+    business_name: str | None
+
+
+class InvoiceRepository:
+    """Invoices, always read within one business."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, invoice: Invoice) -> None:
+        self._session.add(invoice)
+
+    async def get(self, business_id: int, invoice_id: str) -> Invoice | None:
+        stmt = select(Invoice).where(
+            Invoice.business_id == business_id,  # type: ignore[arg-type]
+            Invoice.invoice_id == invoice_id,  # type: ignore[arg-type]
+        )
+        return (await self._session.scalars(stmt)).first()
+
+    async def get_by_pk(self, pk: int) -> Invoice | None:
+        return await self._session.get(Invoice, pk)
+
+    async def list_newest_first(
+        self,
+        business_id: int,
+        *,
+        before_pk: int | None,
+        limit: int,
+        status: str | None,
+        pdf_status: str | None,
+    ) -> list[Invoice]:
+        stmt = select(Invoice).where(Invoice.business_id == business_id)  # type: ignore[arg-type]
+        if before_pk is not None:
+            stmt = stmt.where(Invoice.id < before_pk)  # type: ignore[arg-type,operator]
+        if status is not None:
+            stmt = stmt.where(Invoice.status == status)  # type: ignore[arg-type]
+        if pdf_status is not None:
+            stmt = stmt.where(Invoice.pdf_status == pdf_status)  # type: ignore[arg-type]
+        stmt = stmt.order_by(Invoice.id.desc()).limit(limit)  # type: ignore[union-attr]
+        return list((await self._session.scalars(stmt)).all())
+
+
+class IdempotencyKeyRepository:
+    """Idempotency keys, one per business and key."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def find(self, business_id: int, key: str) -> StoredKey | None:
+        stmt = select(idempotency_keys.c.request_hash, idempotency_keys.c.invoice_pk).where(
+            idempotency_keys.c.business_id == business_id, idempotency_keys.c.key == key
+        )
+        row = (await self._session.execute(stmt)).first()
+        return StoredKey(row.request_hash, row.invoice_pk) if row else None
+
+    async def claim(self, business_id: int, key: str, request_hash: str, invoice_pk: int) -> bool:
+        """Record the key for this invoice; False when another request holds it already.
+
+        A concurrent holder makes this wait on the unique index until that transaction ends.
+        """
+        stmt = (
+            pg_insert(idempotency_keys)
+            .values(
+                business_id=business_id, key=key, request_hash=request_hash, invoice_pk=invoice_pk
+            )
+            .on_conflict_do_nothing(index_elements=["business_id", "key"])
+            .returning(idempotency_keys.c.key)
+        )
+        return (await self._session.execute(stmt)).first() is not None
+
+
+class OutboxRepository:
+    """Jobs to publish once the transaction that wrote them commits."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, queue: str, actor: str, payload: dict[str, Any]) -> None:
+        await self._session.execute(
+            insert(outbox).values(queue=queue, actor=actor, payload=payload)
+        )
+
+
+class BusinessRepository:
+    """Businesses and the tokens that act for them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, business: Business) -> None:
+        self._session.add(business)
+
+    async def add_token(
+        self, token_hash: str, role: str, name: str, business_id: int | None
+    ) -> None:
+        await self._session.execute(
+            insert(api_tokens).values(
+                token_hash=token_hash, role=role, name=name, business_id=business_id
+            )
+        )
+
+    async def owner_of(self, token_hash: str) -> TokenOwner | None:
+        stmt = (
+            select(api_tokens.c.role, businesses.c.id, businesses.c.public_id, businesses.c.name)
+            .select_from(
+                api_tokens.outerjoin(businesses, api_tokens.c.business_id == businesses.c.id)
+            )
+            .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
+        )
+        row = (await self._session.execute(stmt)).first()
+        if row is None:
+            return None
+        return TokenOwner(row.role, row.id, row.public_id, row.name)
+
+    async def get(self, business_id: int) -> Business | None:
+        return await self._session.get(Business, business_id)

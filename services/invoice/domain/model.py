@@ -1,0 +1,98 @@
+"""The invoice, its lines, the business that issues it, and the PDF's life cycle."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+# Crockford's base32 alphabet: digits and capitals without I, L, O, U (no look-alikes).
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+INVOICE_ID_LENGTH = 10
+
+
+class PaymentStatus(StrEnum):
+    """Whether the customer has paid."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    VOID = "void"
+
+
+class PdfStatus(StrEnum):
+    """Where the invoice's PDF is."""
+
+    PENDING = "pending"
+    RENDERING = "rendering"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Channel(StrEnum):
+    """Where a ready PDF can be sent."""
+
+    EMAIL = "email"
+    WHATSAPP = "whatsapp"
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One billed line; `amount` is quantity × unit_price rounded half-up to cents."""
+
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+
+
+@dataclass
+class Business:
+    """A business that bills its customers through SuoOps."""
+
+    public_id: str
+    name: str
+    created_at: datetime
+    id: int | None = None
+
+
+@dataclass
+class Invoice:
+    """An invoice with its computed totals and the state of its PDF."""
+
+    invoice_id: str
+    business_id: int
+    customer_name: str
+    customer_email: str | None
+    customer_phone: str | None
+    currency: str
+    lines: list[InvoiceLine]
+    tax_rate: Decimal
+    subtotal: Decimal
+    tax: Decimal
+    amount: Decimal
+    due_date: date | None
+    notes: str | None
+    deliver: list[str]
+    created_at: datetime
+    updated_at: datetime
+    status: str = PaymentStatus.PENDING.value
+    pdf_status: str = PdfStatus.PENDING.value
+    pdf_generation: int = 1
+    pdf_attempts: int = 0
+    pdf_error: str | None = None
+    pdf_storage_key: str | None = None
+    pdf_checksum: str | None = None
+    pdf_updated_at: datetime | None = None
+    id: int | None = field(default=None)
+
+
+def new_invoice_id() -> str:
+    """A fresh random invoice number: `INV-` and ten Crockford base32 characters."""
+    return "INV-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(INVOICE_ID_LENGTH))
+
+
+def new_business_id() -> str:
+    """A fresh public business id."""
+    return "biz_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16)).lower()

@@ -1,0 +1,38 @@
+"""`suoops serve invoice`: the invoice gRPC service's entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from services.common.logging import configure_logging
+from services.common.settings import Settings
+from services.invoice.bootstrap import build_app
+from services.invoice.entrypoints.server import create_server
+
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def main(settings: Settings) -> None:
+    """Serve the invoice API until SIGTERM or SIGINT, then stop gracefully."""
+    configure_logging("invoice", settings.log_level)
+    asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    app = build_app(settings)
+    server, port = await create_server(app, settings.invoice_grpc_addr)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    log.info(
+        "invoice service listening", extra={"address": settings.invoice_grpc_addr, "port": port}
+    )
+    await stop.wait()
+    log.info("invoice service stopping")
+    await server.stop(SHUTDOWN_GRACE_SECONDS)
+    await app.close()
