@@ -30,7 +30,7 @@ class Settings:
     """Every setting any SuoOps process reads; each process uses the part it needs."""
 
     database_url: str | None = _env("DATABASE_URL", secret=True)
-    db_pool_size: int = _env("DB_POOL_SIZE", default=10)
+    db_pool_size: int = _env("DB_POOL_SIZE", default=16)
     redis_url: str | None = _env("REDIS_URL", secret=True)
     redis_ssl_cert_reqs: str | None = _env("REDIS_SSL_CERT_REQS")
     redis_ssl_ca_certs: str | None = _env("REDIS_SSL_CA_CERTS")

@@ -20,10 +20,17 @@ class InvoiceApp:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    autocommit_sessions: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
 
     def unit_of_work(self) -> UnitOfWork:
+        """A unit of work around one transaction."""
         return UnitOfWork(self.sessions)
+
+    def autocommit_unit_of_work(self) -> UnitOfWork:
+        """A unit of work whose every statement commits itself: for reads and one-statement
+        writes, which so cost one round trip instead of three."""
+        return UnitOfWork(self.autocommit_sessions)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -36,5 +43,6 @@ def build_app(settings: Settings) -> InvoiceApp:
     start_mappers()
     engine = create_async_db(settings.database_url, settings.db_pool_size)
     sessions = session_factory(engine)
-    authenticator = Authenticator(lambda: UnitOfWork(sessions))
-    return InvoiceApp(settings, engine, sessions, authenticator)
+    autocommit = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    authenticator = Authenticator(lambda: UnitOfWork(autocommit))
+    return InvoiceApp(settings, engine, sessions, autocommit, authenticator)

@@ -24,7 +24,10 @@ def create_async_db(database_url: str, pool_size: int) -> AsyncEngine:
     return create_async_engine(
         sqlalchemy_url(database_url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: overflow connections are closed on return, and opening one costs more
+        # than waiting a moment for a pooled one.
+        max_overflow=0,
+        pool_timeout=10,
         pool_pre_ping=True,
         pool_recycle=1800,
     )

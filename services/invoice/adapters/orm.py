@@ -129,7 +129,8 @@ idempotency_keys = Table(
     Column("key", String(255), primary_key=True),
     # SHA-256 of the request without its key: the same key with another request is refused.
     Column("request_hash", String(64), nullable=False),
-    Column("invoice_pk", BigInteger, ForeignKey("invoices.id"), nullable=True),
+    # No foreign key: the key row is written in the same statement as its invoice.
+    Column("invoice_id", String(32), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_idempotency_keys_created_at", "created_at"),
 )

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoice.adapters import create_statement
 from services.invoice.adapters.orm import api_tokens, businesses, idempotency_keys, outbox
 from services.invoice.domain.model import Business, Invoice
 
@@ -18,7 +18,7 @@ class StoredKey:
     """An idempotency key as first used: the request it was used for and its invoice."""
 
     request_hash: str
-    invoice_pk: int | None
+    invoice_id: str
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,23 @@ class InvoiceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def add(self, invoice: Invoice) -> None:
-        self._session.add(invoice)
+    async def create_with_render_job(
+        self, invoice: Invoice, queue: str, actor: str, key: str = "", request_hash: str = ""
+    ) -> bool:
+        """Save a new invoice with its job (and key) atomically; False when the key was taken.
+
+        Sets `invoice.id`. An invoice number already in use raises IntegrityError.
+        """
+        params = create_statement.parameters(invoice, queue, actor)
+        stmt = create_statement.WITHOUT_KEY
+        if key:
+            stmt = create_statement.WITH_KEY
+            params.update(key=key, request_hash=request_hash)
+        row = (await self._session.execute(stmt, params)).first()
+        if row is None:
+            return False
+        invoice.id = int(row.invoice_pk)
+        return True
 
     async def get(self, business_id: int, invoice_id: str) -> Invoice | None:
         stmt = select(Invoice).where(
@@ -77,26 +92,11 @@ class IdempotencyKeyRepository:
         self._session = session
 
     async def find(self, business_id: int, key: str) -> StoredKey | None:
-        stmt = select(idempotency_keys.c.request_hash, idempotency_keys.c.invoice_pk).where(
+        stmt = select(idempotency_keys.c.request_hash, idempotency_keys.c.invoice_id).where(
             idempotency_keys.c.business_id == business_id, idempotency_keys.c.key == key
         )
         row = (await self._session.execute(stmt)).first()
-        return StoredKey(row.request_hash, row.invoice_pk) if row else None
-
-    async def claim(self, business_id: int, key: str, request_hash: str, invoice_pk: int) -> bool:
-        """Record the key for this invoice; False when another request holds it already.
-
-        A concurrent holder makes this wait on the unique index until that transaction ends.
-        """
-        stmt = (
-            pg_insert(idempotency_keys)
-            .values(
-                business_id=business_id, key=key, request_hash=request_hash, invoice_pk=invoice_pk
-            )
-            .on_conflict_do_nothing(index_elements=["business_id", "key"])
-            .returning(idempotency_keys.c.key)
-        )
-        return (await self._session.execute(stmt)).first() is not None
+        return StoredKey(row.request_hash, row.invoice_id) if row else None
 
 
 class OutboxRepository:

@@ -48,7 +48,7 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
     ) -> pb.CreateInvoiceResponse:
         principal = await self._principal(context)
         created = await invoices.create_invoice(
-            self._app.unit_of_work(),
+            self._app.autocommit_unit_of_work(),
             principal.require_business(),
             messages.draft_from_request(request),
             idempotency_key=request.idempotency_key,
@@ -64,7 +64,7 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
     ) -> pb.GetInvoiceResponse:
         principal = await self._principal(context)
         invoice = await invoices.get_invoice(
-            self._app.unit_of_work(), principal.require_business(), request.invoice_id
+            self._app.autocommit_unit_of_work(), principal.require_business(), request.invoice_id
         )
         return pb.GetInvoiceResponse(invoice=self._to_pb(invoice, principal))
 
@@ -73,7 +73,7 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
     ) -> pb.ListInvoicesResponse:
         principal = await self._principal(context)
         page = await invoices.list_invoices(
-            self._app.unit_of_work(),
+            self._app.autocommit_unit_of_work(),
             principal.require_business(),
             page_size=request.page_size,
             page_token=request.page_token,
@@ -90,6 +90,6 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
     ) -> pb.GetPdfStatusResponse:
         principal = await self._principal(context)
         invoice = await invoices.get_invoice(
-            self._app.unit_of_work(), principal.require_business(), request.invoice_id
+            self._app.autocommit_unit_of_work(), principal.require_business(), request.invoice_id
         )
         return pb.GetPdfStatusResponse(pdf=messages.pdf_status_to_pb(invoice))

@@ -43,15 +43,6 @@ class Page:
     next_page_token: str
 
 
-def render_job(invoice: Invoice) -> dict[str, object]:
-    """The outbox payload that asks for this invoice's current PDF generation."""
-    return {
-        "invoice_pk": invoice.id,
-        "invoice_id": invoice.invoice_id,
-        "generation": invoice.pdf_generation,
-    }
-
-
 async def create_invoice(
     uow: UnitOfWork,
     business_id: int,
@@ -96,24 +87,20 @@ async def create_invoice(
             pdf_updated_at=now,
         )
         async with uow:
-            uow.invoices.add(invoice)
             try:
-                await uow.flush()
+                saved = await uow.invoices.create_with_render_job(
+                    invoice, PDF_GENERATION.name, RENDER_ACTOR, idempotency_key, request_hash
+                )
             except IntegrityError:
                 # A random invoice number met an existing one: draw another.
                 continue
-            assert invoice.id is not None
-            if idempotency_key and not await uow.idempotency_keys.claim(
-                business_id, idempotency_key, request_hash, invoice.id
-            ):
-                await uow.rollback()
-                break
-            await uow.outbox.add(PDF_GENERATION.name, RENDER_ACTOR, render_job(invoice))
             await uow.commit()
+        if saved:
             return Created(invoice, replayed=False)
+        break
     else:
         raise RuntimeError("could not draw a free invoice number")
-    # A concurrent request with the same key committed first: answer as it did.
+    # A concurrent request with the same key was saved first: answer as it did.
     replay = await _replay(uow, business_id, idempotency_key, request_hash)
     if replay is None:
         raise AlreadyExists("a request with this idempotency key is still in flight")
@@ -127,7 +114,7 @@ async def _replay(uow: UnitOfWork, business_id: int, key: str, request_hash: str
             return None
         if stored.request_hash != request_hash:
             raise AlreadyExists("this idempotency key was used with a different request")
-        invoice = await uow.invoices.get_by_pk(stored.invoice_pk) if stored.invoice_pk else None
+        invoice = await uow.invoices.get(business_id, stored.invoice_id)
     if invoice is None:
         raise AlreadyExists("a request with this idempotency key is still in flight")
     return Created(invoice, replayed=True)

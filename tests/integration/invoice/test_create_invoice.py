@@ -25,7 +25,7 @@ DRAFT = InvoiceDraft(
 async def test_create_saves_invoice_and_its_render_job_together(
     invoice_app: InvoiceApp, business: Tenant, database_url: str
 ) -> None:
-    created = await invoices.create_invoice(invoice_app.unit_of_work(), business.business_id, DRAFT)
+    created = await invoices.create_invoice(invoice_app.autocommit_unit_of_work(), business.business_id, DRAFT)
     invoice = created.invoice
     assert invoice.invoice_id.startswith("INV-") and len(invoice.invoice_id) == 14
     assert (str(invoice.subtotal), str(invoice.tax), str(invoice.amount)) == (
@@ -51,7 +51,7 @@ async def test_invalid_request_writes_nothing(
     bad = InvoiceDraft(customer_name="Ada", lines=[LineDraft("x", "0", "1")])
     with pytest.raises(InvalidInput):
         await invoices.create_invoice(
-            invoice_app.unit_of_work(), business.business_id, bad, idempotency_key="k-bad"
+            invoice_app.autocommit_unit_of_work(), business.business_id, bad, idempotency_key="k-bad"
         )
     after = (count_rows(database_url, "invoices"), count_rows(database_url, "outbox"))
     assert before == after
@@ -62,14 +62,14 @@ async def test_same_key_and_request_replays_the_first_invoice(
     invoice_app: InvoiceApp, business: Tenant
 ) -> None:
     first = await invoices.create_invoice(
-        invoice_app.unit_of_work(),
+        invoice_app.autocommit_unit_of_work(),
         business.business_id,
         DRAFT,
         idempotency_key="k1",
         request_hash="h1",
     )
     again = await invoices.create_invoice(
-        invoice_app.unit_of_work(),
+        invoice_app.autocommit_unit_of_work(),
         business.business_id,
         DRAFT,
         idempotency_key="k1",
@@ -83,7 +83,7 @@ async def test_same_key_with_another_request_is_refused(
     invoice_app: InvoiceApp, business: Tenant
 ) -> None:
     await invoices.create_invoice(
-        invoice_app.unit_of_work(),
+        invoice_app.autocommit_unit_of_work(),
         business.business_id,
         DRAFT,
         idempotency_key="k2",
@@ -91,7 +91,7 @@ async def test_same_key_with_another_request_is_refused(
     )
     with pytest.raises(AlreadyExists):
         await invoices.create_invoice(
-            invoice_app.unit_of_work(),
+            invoice_app.autocommit_unit_of_work(),
             business.business_id,
             DRAFT,
             idempotency_key="k2",
@@ -105,7 +105,7 @@ async def test_twenty_concurrent_creates_with_one_key_make_one_invoice(
     results = await asyncio.gather(
         *(
             invoices.create_invoice(
-                invoice_app.unit_of_work(),
+                invoice_app.autocommit_unit_of_work(),
                 business.business_id,
                 DRAFT,
                 idempotency_key="race",
@@ -129,14 +129,14 @@ async def test_twenty_concurrent_creates_with_one_key_make_one_invoice(
 async def test_a_key_belongs_to_one_business(invoice_app: InvoiceApp, business: Tenant) -> None:
     other = await new_business(invoice_app, "Other Shop")
     a = await invoices.create_invoice(
-        invoice_app.unit_of_work(),
+        invoice_app.autocommit_unit_of_work(),
         business.business_id,
         DRAFT,
         idempotency_key="shared",
         request_hash="h",
     )
     b = await invoices.create_invoice(
-        invoice_app.unit_of_work(),
+        invoice_app.autocommit_unit_of_work(),
         other.business_id,
         DRAFT,
         idempotency_key="shared",
@@ -149,12 +149,12 @@ async def test_another_business_cannot_read_or_list_an_invoice(
     invoice_app: InvoiceApp, business: Tenant
 ) -> None:
     other = await new_business(invoice_app, "Nosy Shop")
-    mine = await invoices.create_invoice(invoice_app.unit_of_work(), business.business_id, DRAFT)
+    mine = await invoices.create_invoice(invoice_app.autocommit_unit_of_work(), business.business_id, DRAFT)
     with pytest.raises(NotFound):
         await invoices.get_invoice(
-            invoice_app.unit_of_work(), other.business_id, mine.invoice.invoice_id
+            invoice_app.autocommit_unit_of_work(), other.business_id, mine.invoice.invoice_id
         )
-    page = await invoices.list_invoices(invoice_app.unit_of_work(), other.business_id)
+    page = await invoices.list_invoices(invoice_app.autocommit_unit_of_work(), other.business_id)
     assert page.invoices == []
 
 
@@ -164,14 +164,14 @@ async def test_listing_pages_newest_first_to_an_empty_token(
     shop = await new_business(invoice_app, "Paging Shop")
     ids = []
     for _ in range(5):
-        created = await invoices.create_invoice(invoice_app.unit_of_work(), shop.business_id, DRAFT)
+        created = await invoices.create_invoice(invoice_app.autocommit_unit_of_work(), shop.business_id, DRAFT)
         ids.append(created.invoice.invoice_id)
     seen: list[str] = []
     token = ""
     pages = 0
     while True:
         page = await invoices.list_invoices(
-            invoice_app.unit_of_work(), shop.business_id, page_size=2, page_token=token
+            invoice_app.autocommit_unit_of_work(), shop.business_id, page_size=2, page_token=token
         )
         seen += [inv.invoice_id for inv in page.invoices]
         pages += 1
@@ -184,12 +184,12 @@ async def test_listing_pages_newest_first_to_an_empty_token(
 
 async def test_listing_filters_by_pdf_status(invoice_app: InvoiceApp, business: Tenant) -> None:
     shop = await new_business(invoice_app, "Filter Shop")
-    await invoices.create_invoice(invoice_app.unit_of_work(), shop.business_id, DRAFT)
+    await invoices.create_invoice(invoice_app.autocommit_unit_of_work(), shop.business_id, DRAFT)
     pending = await invoices.list_invoices(
-        invoice_app.unit_of_work(), shop.business_id, pdf_status="pending"
+        invoice_app.autocommit_unit_of_work(), shop.business_id, pdf_status="pending"
     )
     ready = await invoices.list_invoices(
-        invoice_app.unit_of_work(), shop.business_id, pdf_status="ready"
+        invoice_app.autocommit_unit_of_work(), shop.business_id, pdf_status="ready"
     )
     assert len(pending.invoices) == 1 and ready.invoices == []
 
@@ -200,5 +200,5 @@ async def test_bad_page_arguments_are_invalid(
 ) -> None:
     with pytest.raises(InvalidInput):
         await invoices.list_invoices(
-            invoice_app.unit_of_work(), business.business_id, page_size=size, page_token=token
+            invoice_app.autocommit_unit_of_work(), business.business_id, page_size=size, page_token=token
         )

@@ -126,7 +126,7 @@ def upgrade() -> None:
         sa.Column("business_id", sa.BigInteger(), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("invoice_pk", sa.BigInteger(), nullable=True),
+        sa.Column("invoice_id", sa.String(length=32), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -136,10 +136,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["business_id"],
             ["businesses.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["invoice_pk"],
-            ["invoices.id"],
         ),
         sa.PrimaryKeyConstraint("business_id", "key"),
     )
