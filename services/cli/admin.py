@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from services.common.settings import Settings, SettingsError
 from services.invoice.adapters.migrate import upgrade_to_head
@@ -32,9 +34,9 @@ def create_operator(args: argparse.Namespace) -> int:
     return _print_token(_new_operator_token(args.name))
 
 
-def _print_token(make_token: object) -> int:
+def _print_token(make_token: Coroutine[Any, Any, str]) -> int:
     try:
-        token = asyncio.run(make_token)  # type: ignore[arg-type]
+        token = asyncio.run(make_token)
     except (InvalidInput, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoice.adapters import create_statement
-from services.invoice.adapters.orm import api_tokens, businesses, idempotency_keys, outbox
+from services.invoice.adapters.orm import api_tokens, businesses, idempotency_keys, invoices, outbox
 from services.invoice.domain.model import Business, Invoice
 
 
@@ -57,8 +57,7 @@ class InvoiceRepository:
 
     async def get(self, business_id: int, invoice_id: str) -> Invoice | None:
         stmt = select(Invoice).where(
-            Invoice.business_id == business_id,  # type: ignore[arg-type]
-            Invoice.invoice_id == invoice_id,  # type: ignore[arg-type]
+            invoices.c.business_id == business_id, invoices.c.invoice_id == invoice_id
         )
         return (await self._session.scalars(stmt)).first()
 
@@ -74,14 +73,14 @@ class InvoiceRepository:
         status: str | None,
         pdf_status: str | None,
     ) -> list[Invoice]:
-        stmt = select(Invoice).where(Invoice.business_id == business_id)  # type: ignore[arg-type]
+        stmt = select(Invoice).where(invoices.c.business_id == business_id)
         if before_pk is not None:
-            stmt = stmt.where(Invoice.id < before_pk)  # type: ignore[arg-type,operator]
+            stmt = stmt.where(invoices.c.id < before_pk)
         if status is not None:
-            stmt = stmt.where(Invoice.status == status)  # type: ignore[arg-type]
+            stmt = stmt.where(invoices.c.status == status)
         if pdf_status is not None:
-            stmt = stmt.where(Invoice.pdf_status == pdf_status)  # type: ignore[arg-type]
-        stmt = stmt.order_by(Invoice.id.desc()).limit(limit)  # type: ignore[union-attr]
+            stmt = stmt.where(invoices.c.pdf_status == pdf_status)
+        stmt = stmt.order_by(invoices.c.id.desc()).limit(limit)
         return list((await self._session.scalars(stmt)).all())
 
 

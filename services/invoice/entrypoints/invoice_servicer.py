@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 from suoops.invoice.v1 import invoice_pb2 as pb
@@ -14,7 +14,7 @@ from services.invoice.entrypoints import messages
 from services.invoice.service_layer import invoices
 from services.invoice.service_layer.auth import Principal
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
 def bearer_token(context: Context) -> str | None:

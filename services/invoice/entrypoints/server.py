@@ -21,7 +21,10 @@ async def create_server(app: InvoiceApp, address: str) -> tuple[grpc.aio.Server,
         # Refuse to share the port: two services on one address is a mistake, not a pool.
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 4 * 1024 * 1024)],
     )
-    invoice_pb2_grpc.add_InvoiceServiceServicer_to_server(InvoiceServicer(app), server)
+    # RegeneratePdf and WatchInvoice come with the render pipeline and real-time issues; until
+    # then the generated base class answers them UNIMPLEMENTED.
+    servicer = InvoiceServicer(app)  # type: ignore[abstract]
+    invoice_pb2_grpc.add_InvoiceServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
