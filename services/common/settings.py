@@ -63,6 +63,8 @@ class Settings:
     render_soft_limit_seconds: float = _env("RENDER_SOFT_LIMIT_SECONDS", default=240.0)
     render_hard_limit_seconds: float = _env("RENDER_HARD_LIMIT_SECONDS", default=300.0)
     worker_max_tasks_per_child: int = _env("WORKER_MAX_TASKS_PER_CHILD", default=100)
+    # A worker that stops sending heartbeats this long has its unfinished messages requeued.
+    worker_heartbeat_timeout_ms: int = _env("WORKER_HEARTBEAT_TIMEOUT_MS", default=60_000)
     render_backlog_cap: int = _env("RENDER_BACKLOG_CAP", default=50_000)
     sync_render_timeout_seconds: float = _env("SYNC_RENDER_TIMEOUT_SECONDS", default=5.0)
     log_level: str = _env("LOG_LEVEL", default="INFO")

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from services.common.broker import create_broker
+from services.common.queues import PDF_GENERATION
+from services.common.s3 import create_s3_client, presigned_get_url
 from services.common.settings import Settings
 from services.invoice.adapters.database import create_async_db, session_factory
+from services.invoice.adapters.job_publisher import DramatiqPublisher
 from services.invoice.adapters.orm import start_mappers
+from services.invoice.adapters.outbox_relay import OutboxRelay
+from services.invoice.adapters.renderer_client import RendererClient
+from services.invoice.domain.model import Invoice, PdfStatus
 from services.invoice.service_layer.auth import Authenticator
 from services.invoice.service_layer.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,6 +33,11 @@ class InvoiceApp:
     sessions: async_sessionmaker[AsyncSession]
     autocommit_sessions: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
+    s3: Any
+    publisher: DramatiqPublisher | None = None
+    relay: OutboxRelay | None = None
+    renderer: RendererClient | None = None
+    render_backlog: int = 0
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work around one transaction."""
@@ -32,7 +48,30 @@ class InvoiceApp:
         writes, which so cost one round trip instead of three."""
         return UnitOfWork(self.autocommit_sessions)
 
+    def jobs_committed(self) -> None:
+        """Outbox rows were just committed: publish them now rather than at the next sweep."""
+        if self.relay is not None:
+            self.relay.wake()
+
+    def pdf_url(self, invoice: Invoice) -> str:
+        """A fresh presigned link for a ready PDF; empty otherwise."""
+        if invoice.pdf_status != PdfStatus.READY.value or not invoice.pdf_storage_key:
+            return ""
+        return presigned_get_url(
+            self.s3,
+            self.settings.s3_bucket,
+            invoice.pdf_storage_key,
+            self.settings.pdf_url_expiry_seconds,
+        )
+
+    def refresh_render_backlog(self) -> None:
+        """Read how many renders wait in Redis (for the create call's admission check)."""
+        if self.publisher is not None:
+            self.render_backlog = self.publisher.depth(PDF_GENERATION.name)
+
     async def close(self) -> None:
+        if self.renderer is not None:
+            await self.renderer.close()
         await self.engine.dispose()
 
 
@@ -45,4 +84,16 @@ def build_app(settings: Settings) -> InvoiceApp:
     sessions = session_factory(engine)
     autocommit = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     authenticator = Authenticator(lambda: UnitOfWork(autocommit))
-    return InvoiceApp(settings, engine, sessions, autocommit, authenticator)
+    s3 = create_s3_client(settings)
+    app = InvoiceApp(settings, engine, sessions, autocommit, authenticator, s3)
+    if settings.redis_url:
+        # Imported here: the job expander needs the entry points' message translation.
+        from services.invoice.entrypoints.render_jobs import expand_jobs
+
+        app.publisher = DramatiqPublisher(create_broker(settings))
+        app.relay = OutboxRelay(engine, app.publisher, expand_jobs)
+    else:
+        log.warning("REDIS_URL is not set: render jobs stay in the outbox until it is")
+    if settings.internal_token:
+        app.renderer = RendererClient(settings.renderer_grpc_addr, settings.internal_token)
+    return app

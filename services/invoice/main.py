@@ -8,6 +8,7 @@ import signal
 
 from services.common.logging import configure_logging
 from services.common.settings import Settings
+from services.invoice.background import run_background_tasks
 from services.invoice.bootstrap import build_app
 from services.invoice.entrypoints.server import create_server
 
@@ -23,16 +24,16 @@ def main(settings: Settings) -> None:
 
 async def _serve(settings: Settings) -> None:
     app = build_app(settings)
-    server, port = await create_server(app, settings.invoice_grpc_addr)
+    server, _ = await create_server(app, settings.invoice_grpc_addr)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
-    log.info(
-        "invoice service listening", extra={"address": settings.invoice_grpc_addr, "port": port}
-    )
+    background = asyncio.create_task(run_background_tasks(app, stop))
+    log.info("invoice service listening", extra={"address": settings.invoice_grpc_addr})
     await stop.wait()
     log.info("invoice service stopping")
     await server.stop(SHUTDOWN_GRACE_SECONDS)
+    await background
     await app.close()

@@ -7,6 +7,7 @@ already held, the key insert returns nothing, so neither the invoice nor its job
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import TextClause, bindparam, text
@@ -27,9 +28,10 @@ _VALUES = (
     " :pdf_status, :pdf_generation, 0, :created_at, :created_at, :created_at"
 )
 _JOB = (
-    "INSERT INTO outbox (queue, actor, payload)"
+    "INSERT INTO outbox (queue, actor, payload, available_at)"
     " SELECT :queue, :actor, jsonb_build_object("
-    "'invoice_pk', inv.id, 'invoice_id', inv.invoice_id, 'generation', inv.pdf_generation)"
+    "'invoice_pk', inv.id, 'invoice_id', inv.invoice_id, 'generation', inv.pdf_generation),"
+    " :available_at"
     " FROM inv RETURNING (payload->>'invoice_pk')::bigint AS invoice_pk"
 )
 
@@ -53,7 +55,7 @@ WITH_KEY = _typed(
 )
 
 
-def parameters(invoice: Invoice, queue: str, actor: str) -> dict[str, Any]:
+def parameters(invoice: Invoice, queue: str, actor: str, available_at: datetime) -> dict[str, Any]:
     """The statement's parameters for this invoice and its job."""
     return {
         "invoice_id": invoice.invoice_id,
@@ -76,4 +78,5 @@ def parameters(invoice: Invoice, queue: str, actor: str) -> dict[str, Any]:
         "created_at": invoice.created_at,
         "queue": queue,
         "actor": actor,
+        "available_at": available_at,
     }

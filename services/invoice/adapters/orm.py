@@ -19,7 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
     func,
-    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
@@ -144,14 +143,9 @@ outbox = Table(
     Column("actor", String(128), nullable=False),
     Column("payload", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("published_at", DateTime(timezone=True), nullable=True),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("last_error", Text, nullable=True),
-    Index(
-        "ix_outbox_unpublished",
-        "id",
-        postgresql_where=text("published_at IS NULL"),
-    ),
+    # Not published before this time: a synchronous render gets its chance first.
+    Column("available_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Rows are deleted once published, so the table stays small and needs no other index.
 )
 
 _mapped = False

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoice.adapters import create_statement
@@ -38,13 +39,20 @@ class InvoiceRepository:
         self._session = session
 
     async def create_with_render_job(
-        self, invoice: Invoice, queue: str, actor: str, key: str = "", request_hash: str = ""
+        self,
+        invoice: Invoice,
+        queue: str,
+        actor: str,
+        *,
+        job_available_at: datetime,
+        key: str = "",
+        request_hash: str = "",
     ) -> bool:
         """Save a new invoice with its job (and key) atomically; False when the key was taken.
 
         Sets `invoice.id`. An invoice number already in use raises IntegrityError.
         """
-        params = create_statement.parameters(invoice, queue, actor)
+        params = create_statement.parameters(invoice, queue, actor, job_available_at)
         stmt = create_statement.WITHOUT_KEY
         if key:
             stmt = create_statement.WITH_KEY
@@ -63,6 +71,15 @@ class InvoiceRepository:
 
     async def get_by_pk(self, pk: int) -> Invoice | None:
         return await self._session.get(Invoice, pk)
+
+    async def get_for_update(
+        self, invoice_id: str, business_id: int | None = None
+    ) -> Invoice | None:
+        """The invoice, locked until the transaction ends; any business's when none is given."""
+        stmt = select(Invoice).where(invoices.c.invoice_id == invoice_id)
+        if business_id is not None:
+            stmt = stmt.where(invoices.c.business_id == business_id)
+        return (await self._session.scalars(stmt.with_for_update())).first()
 
     async def list_newest_first(
         self,
@@ -104,10 +121,22 @@ class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, queue: str, actor: str, payload: dict[str, Any]) -> None:
-        await self._session.execute(
-            insert(outbox).values(queue=queue, actor=actor, payload=payload)
+    async def add(
+        self, queue: str, actor: str, payload: dict[str, Any], available_at: datetime
+    ) -> None:
+        stmt = insert(outbox).values(
+            queue=queue, actor=actor, payload=payload, available_at=available_at
         )
+        await self._session.execute(stmt)
+
+    async def release(self, actor: str, invoice_id: str) -> None:
+        """Make an invoice's held-back jobs due now."""
+        stmt = (
+            update(outbox)
+            .where(outbox.c.actor == actor, outbox.c.payload["invoice_id"].astext == invoice_id)
+            .values(available_at=func.now())
+        )
+        await self._session.execute(stmt)
 
 
 class BusinessRepository:

@@ -96,3 +96,66 @@ def new_invoice_id() -> str:
 def new_business_id() -> str:
     """A fresh public business id."""
     return "biz_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16)).lower()
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    """A stored PDF for one render generation of an invoice."""
+
+    generation: int
+    storage_key: str
+    checksum_sha256: str
+
+
+def complete_render(invoice: Invoice, pdf: RenderedPdf, now: datetime) -> bool:
+    """Record a finished render; False (and no change) when stale, duplicate or after a failure.
+
+    Within a generation the status only moves forward: pending → rendering → ready or failed.
+    """
+    if pdf.generation != invoice.pdf_generation or invoice.pdf_status in _FINAL:
+        return False
+    invoice.pdf_status = PdfStatus.READY.value
+    invoice.pdf_storage_key = pdf.storage_key
+    invoice.pdf_checksum = pdf.checksum_sha256
+    invoice.pdf_error = None
+    invoice.pdf_attempts += 1
+    invoice.pdf_updated_at = invoice.updated_at = now
+    return True
+
+
+def fail_render(
+    invoice: Invoice, generation: int, error: str, attempts: int, final: bool, now: datetime
+) -> bool:
+    """Record a failed attempt; `final` moves the invoice to failed. False if nothing changed."""
+    if generation != invoice.pdf_generation or invoice.pdf_status in _FINAL:
+        return False
+    if attempts < invoice.pdf_attempts or (attempts == invoice.pdf_attempts and not final):
+        return False  # an older or repeated report of an attempt already counted
+    invoice.pdf_attempts = attempts
+    invoice.pdf_error = error[:MAX_ERROR_LENGTH]
+    if final:
+        invoice.pdf_status = PdfStatus.FAILED.value
+    invoice.pdf_updated_at = invoice.updated_at = now
+    return True
+
+
+def start_render(invoice: Invoice, generation: int, now: datetime) -> bool:
+    """Mark the current generation as being rendered; False when stale or already past it."""
+    if generation != invoice.pdf_generation or invoice.pdf_status != PdfStatus.PENDING.value:
+        return False
+    invoice.pdf_status = PdfStatus.RENDERING.value
+    invoice.pdf_updated_at = invoice.updated_at = now
+    return True
+
+
+def regenerate(invoice: Invoice, now: datetime) -> None:
+    """Ask for a fresh PDF: a new generation that starts pending; older renders become stale."""
+    invoice.pdf_generation += 1
+    invoice.pdf_status = PdfStatus.PENDING.value
+    invoice.pdf_attempts = 0
+    invoice.pdf_error = None
+    invoice.pdf_updated_at = invoice.updated_at = now
+
+
+_FINAL = (PdfStatus.READY.value, PdfStatus.FAILED.value)
+MAX_ERROR_LENGTH = 2000

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Any, TypeAlias
 
 import grpc
 from suoops.invoice.v1 import invoice_pb2 as pb
 from suoops.invoice.v1 import invoice_pb2_grpc
+from suoops.renderer.v1 import renderer_pb2
 
 from services.invoice.bootstrap import InvoiceApp
-from services.invoice.domain.model import Invoice
+from services.invoice.domain.model import Invoice, RenderedPdf
 from services.invoice.entrypoints import messages
-from services.invoice.service_layer import invoices
+from services.invoice.service_layer import invoices, renders
 from services.invoice.service_layer.auth import Principal
 
+log = logging.getLogger(__name__)
 Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+# How long past the synchronous render's deadline its queued twin is held back.
+SYNC_HOLD_MARGIN = timedelta(seconds=5)
 
 
 def bearer_token(context: Context) -> str | None:
@@ -41,23 +47,62 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
             invoice,
             business_public_id=principal.business_public_id or "",
             business_name=principal.business_name or "",
+            pdf_url=self._app.pdf_url(invoice),
         )
 
     async def CreateInvoice(
         self, request: pb.CreateInvoiceRequest, context: Context
     ) -> pb.CreateInvoiceResponse:
         principal = await self._principal(context)
+        settings = self._app.settings
+        sync = request.HasField("async_pdf") and not request.async_pdf
+        hold = timedelta(seconds=settings.sync_render_timeout_seconds) + SYNC_HOLD_MARGIN
         created = await invoices.create_invoice(
             self._app.autocommit_unit_of_work(),
             principal.require_business(),
             messages.draft_from_request(request),
             idempotency_key=request.idempotency_key,
             request_hash=messages.request_hash(request),
+            render_delay=hold if sync else timedelta(0),
+            render_backlog=self._app.render_backlog,
+            render_backlog_cap=settings.render_backlog_cap,
         )
+        invoice = created.invoice
+        if not created.replayed:
+            if sync:
+                invoice = await self._render_now(invoice, principal)
+            else:
+                self._app.jobs_committed()
         return pb.CreateInvoiceResponse(
-            invoice=self._to_pb(created.invoice, principal),
-            idempotent_replayed=created.replayed,
+            invoice=self._to_pb(invoice, principal), idempotent_replayed=created.replayed
         )
+
+    async def _render_now(self, invoice: Invoice, principal: Principal) -> Invoice:
+        """Render before answering; on any failure the held-back job is released instead."""
+        if self._app.renderer is not None:
+            request = renderer_pb2.RenderInvoiceRequest(
+                invoice=self._to_pb(invoice, principal), generation=invoice.pdf_generation
+            )
+            try:
+                rendered = await self._app.renderer.render(
+                    request, self._app.settings.sync_render_timeout_seconds
+                )
+                _, invoice = await renders.complete_render(
+                    self._app.unit_of_work(),
+                    invoice.invoice_id,
+                    RenderedPdf(
+                        invoice.pdf_generation, rendered.storage_key, rendered.checksum_sha256
+                    ),
+                )
+                return invoice
+            except grpc.aio.AioRpcError as exc:
+                log.warning(
+                    "synchronous render failed; queued instead",
+                    extra={"invoice_id": invoice.invoice_id, "code": exc.code().name},
+                )
+        await renders.release_render_job(self._app.autocommit_unit_of_work(), invoice.invoice_id)
+        self._app.jobs_committed()
+        return invoice
 
     async def GetInvoice(
         self, request: pb.GetInvoiceRequest, context: Context
@@ -92,4 +137,16 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
         invoice = await invoices.get_invoice(
             self._app.autocommit_unit_of_work(), principal.require_business(), request.invoice_id
         )
-        return pb.GetPdfStatusResponse(pdf=messages.pdf_status_to_pb(invoice))
+        return pb.GetPdfStatusResponse(
+            pdf=messages.pdf_status_to_pb(invoice, self._app.pdf_url(invoice))
+        )
+
+    async def RegeneratePdf(
+        self, request: pb.RegeneratePdfRequest, context: Context
+    ) -> pb.RegeneratePdfResponse:
+        principal = await self._principal(context)
+        invoice = await renders.regenerate_pdf(
+            self._app.unit_of_work(), principal.require_business(), request.invoice_id
+        )
+        self._app.jobs_committed()
+        return pb.RegeneratePdfResponse(pdf=messages.pdf_status_to_pb(invoice))

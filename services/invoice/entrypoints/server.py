@@ -1,17 +1,26 @@
-"""Builds the invoice service's gRPC server: API, health and reflection."""
+"""Builds the invoice service's gRPC server: API, render callbacks, health and reflection."""
 
 from __future__ import annotations
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from suoops.invoice.v1 import invoice_pb2, invoice_pb2_grpc
+from suoops.invoice.v1 import (
+    invoice_pb2,
+    invoice_pb2_grpc,
+    render_callback_pb2,
+    render_callback_pb2_grpc,
+)
 
 from services.invoice.bootstrap import InvoiceApp
+from services.invoice.entrypoints.callback_servicer import RenderCallbackServicer
 from services.invoice.entrypoints.errors import ErrorMappingInterceptor
 from services.invoice.entrypoints.invoice_servicer import InvoiceServicer
 
-SERVICE_NAMES = (invoice_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,)
+SERVICE_NAMES = (
+    invoice_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,
+    render_callback_pb2.DESCRIPTOR.services_by_name["RenderCallbackService"].full_name,
+)
 
 
 async def create_server(app: InvoiceApp, address: str) -> tuple[grpc.aio.Server, int]:
@@ -21,10 +30,13 @@ async def create_server(app: InvoiceApp, address: str) -> tuple[grpc.aio.Server,
         # Refuse to share the port: two services on one address is a mistake, not a pool.
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 4 * 1024 * 1024)],
     )
-    # RegeneratePdf and WatchInvoice come with the render pipeline and real-time issues; until
-    # then the generated base class answers them UNIMPLEMENTED.
+    # WatchInvoice comes with the real-time issue; until then the generated base class answers
+    # it UNIMPLEMENTED.
     servicer = InvoiceServicer(app)  # type: ignore[abstract]
     invoice_pb2_grpc.add_InvoiceServiceServicer_to_server(servicer, server)
+    render_callback_pb2_grpc.add_RenderCallbackServiceServicer_to_server(
+        RenderCallbackServicer(app), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

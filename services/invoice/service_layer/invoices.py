@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from services.common.queues import PDF_GENERATION
-from services.invoice.domain.errors import AlreadyExists, FieldError, InvalidInput, NotFound
+from services.invoice.domain.errors import (
+    AlreadyExists,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    ResourceExhausted,
+)
 from services.invoice.domain.model import Invoice, PaymentStatus, PdfStatus, new_invoice_id
 from services.invoice.domain.rules import InvoiceDraft, check_invoice
 from services.invoice.service_layer.pagination import (
@@ -50,10 +56,16 @@ async def create_invoice(
     *,
     idempotency_key: str = "",
     request_hash: str = "",
+    render_delay: timedelta = timedelta(0),
+    render_backlog: int = 0,
+    render_backlog_cap: int = 0,
     clock: Callable[[], datetime] = utc_now,
     new_id: Callable[[], str] = new_invoice_id,
 ) -> Created:
-    """Save a new invoice and its render job in one transaction, or replay a keyed earlier one."""
+    """Save a new invoice and its render job in one transaction, or replay a keyed earlier one.
+
+    `render_delay` holds the job back, giving a synchronous render its chance first.
+    """
     if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(
             [FieldError("idempotency_key", f"must be at most {MAX_IDEMPOTENCY_KEY} characters")]
@@ -63,6 +75,10 @@ async def create_invoice(
         replay = await _replay(uow, business_id, idempotency_key, request_hash)
         if replay is not None:
             return replay
+    if render_backlog_cap and render_backlog >= render_backlog_cap:
+        raise ResourceExhausted(
+            f"{render_backlog} renders are waiting; try again shortly", retry_after_seconds=5
+        )
     for _ in range(3):
         now = clock()
         invoice = Invoice(
@@ -89,7 +105,12 @@ async def create_invoice(
         async with uow:
             try:
                 saved = await uow.invoices.create_with_render_job(
-                    invoice, PDF_GENERATION.name, RENDER_ACTOR, idempotency_key, request_hash
+                    invoice,
+                    PDF_GENERATION.name,
+                    RENDER_ACTOR,
+                    job_available_at=now + render_delay,
+                    key=idempotency_key,
+                    request_hash=request_hash,
                 )
             except IntegrityError:
                 # A random invoice number met an existing one: draw another.

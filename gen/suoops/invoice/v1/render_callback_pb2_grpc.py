@@ -35,6 +35,11 @@ class RenderCallbackServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.StartRender = channel.unary_unary(
+                '/suoops.invoice.v1.RenderCallbackService/StartRender',
+                request_serializer=suoops_dot_invoice_dot_v1_dot_render__callback__pb2.StartRenderRequest.SerializeToString,
+                response_deserializer=suoops_dot_invoice_dot_v1_dot_render__callback__pb2.StartRenderResponse.FromString,
+                _registered_method=True)
         self.CompleteRender = channel.unary_unary(
                 '/suoops.invoice.v1.RenderCallbackService/CompleteRender',
                 request_serializer=suoops_dot_invoice_dot_v1_dot_render__callback__pb2.CompleteRenderRequest.SerializeToString,
@@ -51,6 +56,13 @@ class RenderCallbackServiceServicer:
     """Internal: renderers report outcomes here. Callers present the internal credential.
     """
 
+    def StartRender(self, request, context):
+        """A worker has picked up the render: the invoice shows `rendering`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CompleteRender(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -66,6 +78,11 @@ class RenderCallbackServiceServicer:
 
 def add_RenderCallbackServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'StartRender': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartRender,
+                    request_deserializer=suoops_dot_invoice_dot_v1_dot_render__callback__pb2.StartRenderRequest.FromString,
+                    response_serializer=suoops_dot_invoice_dot_v1_dot_render__callback__pb2.StartRenderResponse.SerializeToString,
+            ),
             'CompleteRender': grpc.unary_unary_rpc_method_handler(
                     servicer.CompleteRender,
                     request_deserializer=suoops_dot_invoice_dot_v1_dot_render__callback__pb2.CompleteRenderRequest.FromString,
@@ -87,6 +104,33 @@ def add_RenderCallbackServiceServicer_to_server(servicer, server):
 class RenderCallbackService:
     """Internal: renderers report outcomes here. Callers present the internal credential.
     """
+
+    @staticmethod
+    def StartRender(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/suoops.invoice.v1.RenderCallbackService/StartRender',
+            suoops_dot_invoice_dot_v1_dot_render__callback__pb2.StartRenderRequest.SerializeToString,
+            suoops_dot_invoice_dot_v1_dot_render__callback__pb2.StartRenderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def CompleteRender(request,

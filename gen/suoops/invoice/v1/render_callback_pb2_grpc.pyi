@@ -33,6 +33,8 @@ class RenderCallbackServiceStub:
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> RenderCallbackServiceAsyncStub: ...
+    StartRender: _grpc.UnaryUnaryMultiCallable[_render_callback_pb2.StartRenderRequest, _render_callback_pb2.StartRenderResponse]
+    """A worker has picked up the render: the invoice shows `rendering`."""
     CompleteRender: _grpc.UnaryUnaryMultiCallable[_render_callback_pb2.CompleteRenderRequest, _render_callback_pb2.CompleteRenderResponse]
     FailRender: _grpc.UnaryUnaryMultiCallable[_render_callback_pb2.FailRenderRequest, _render_callback_pb2.FailRenderResponse]
 
@@ -41,11 +43,21 @@ class RenderCallbackServiceAsyncStub(RenderCallbackServiceStub):
     """Internal: renderers report outcomes here. Callers present the internal credential."""
 
     def __init__(self, channel: _aio.Channel) -> None: ...
+    StartRender: _aio.UnaryUnaryMultiCallable[_render_callback_pb2.StartRenderRequest, _render_callback_pb2.StartRenderResponse]  # type: ignore[assignment]
+    """A worker has picked up the render: the invoice shows `rendering`."""
     CompleteRender: _aio.UnaryUnaryMultiCallable[_render_callback_pb2.CompleteRenderRequest, _render_callback_pb2.CompleteRenderResponse]  # type: ignore[assignment]
     FailRender: _aio.UnaryUnaryMultiCallable[_render_callback_pb2.FailRenderRequest, _render_callback_pb2.FailRenderResponse]  # type: ignore[assignment]
 
 class RenderCallbackServiceServicer(metaclass=_abc_1.ABCMeta):
     """Internal: renderers report outcomes here. Callers present the internal credential."""
+
+    @_abc_1.abstractmethod
+    def StartRender(
+        self,
+        request: _render_callback_pb2.StartRenderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_render_callback_pb2.StartRenderResponse, _abc.Awaitable[_render_callback_pb2.StartRenderResponse]]:
+        """A worker has picked up the render: the invoice shows `rendering`."""
 
     @_abc_1.abstractmethod
     def CompleteRender(

@@ -44,17 +44,13 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column(
+            "available_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        unique=False,
-        postgresql_where=sa.text("published_at IS NULL"),
     )
     op.create_table(
         "api_tokens",
@@ -152,10 +148,5 @@ def downgrade() -> None:
     op.drop_index("ix_invoices_business_newest", table_name="invoices")
     op.drop_table("invoices")
     op.drop_table("api_tokens")
-    op.drop_index(
-        "ix_outbox_unpublished",
-        table_name="outbox",
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
     op.drop_table("outbox")
     op.drop_table("businesses")

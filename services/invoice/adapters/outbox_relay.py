@@ -1,0 +1,114 @@
+"""Publishes committed outbox rows to the job queues: woken right after a commit, and swept.
+
+At least once: a row is deleted only after its job was enqueued, so a crash in between sends
+the job again, and everything downstream is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.invoice.adapters.job_publisher import DramatiqPublisher, Job
+from services.invoice.adapters.orm import outbox
+
+log = logging.getLogger(__name__)
+
+_DUE = text(
+    "SELECT id, queue, actor, payload FROM outbox WHERE available_at <= now()"
+    " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A job row waiting to be published."""
+
+    id: int
+    queue: str
+    actor: str
+    payload: dict[str, Any]
+
+
+# Turns due rows into the jobs to send; rows it leaves out (stale work) are dropped too.
+Expander = Callable[[AsyncConnection, list[OutboxRow]], Awaitable[list[Job]]]
+
+
+class OutboxRelay:
+    """Moves outbox rows to Redis soon after they commit, and again after Redis comes back."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        publisher: DramatiqPublisher,
+        expand: Expander,
+        *,
+        batch_size: int = 200,
+        sweep_seconds: float = 1.0,
+        max_backoff_seconds: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._publisher = publisher
+        self._expand = expand
+        self._batch_size = batch_size
+        self._sweep_seconds = sweep_seconds
+        self._max_backoff = max_backoff_seconds
+        self._wakeup = asyncio.Event()
+        self.published_total = 0
+
+    def wake(self) -> None:
+        """Publish soon: a transaction with outbox rows has just committed."""
+        self._wakeup.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop` is set, backing off while Redis or PostgreSQL is down."""
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                sent = await self.publish_due()
+                backoff = 0.1
+                if sent >= self._batch_size:
+                    continue  # more are waiting
+            except Exception as exc:  # keep going: the rows are safe in PostgreSQL
+                log.warning("outbox publish failed; will retry", extra={"error": repr(exc)})
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            await self._wait(stop)
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        waiters = {asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())}
+        try:
+            await asyncio.wait(
+                waiters, timeout=self._sweep_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self._wakeup.clear()
+
+    async def publish_due(self) -> int:
+        """Publish one batch of due rows; returns how many rows it took off the outbox."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(_DUE, {"limit": self._batch_size})
+            rows = [OutboxRow(r.id, r.queue, r.actor, r.payload) for r in result]
+            if not rows:
+                return 0
+            jobs = await self._expand(conn, rows)
+            if jobs:
+                await asyncio.to_thread(self._publisher.publish, jobs)
+            await conn.execute(delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
+        self.published_total += len(jobs)
+        return len(rows)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,95 @@
+"""Handlers for an invoice's PDF: renders reported done or failed, and regeneration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from services.common.queues import PDF_GENERATION
+from services.invoice.domain import model
+from services.invoice.domain.errors import NotFound
+from services.invoice.domain.model import Invoice, RenderedPdf
+from services.invoice.service_layer.invoices import RENDER_ACTOR, utc_now
+from services.invoice.service_layer.unit_of_work import UnitOfWork
+
+
+def render_job_payload(invoice: Invoice) -> dict[str, object]:
+    """The outbox payload asking for the invoice's current PDF generation."""
+    return {
+        "invoice_pk": invoice.id,
+        "invoice_id": invoice.invoice_id,
+        "generation": invoice.pdf_generation,
+    }
+
+
+async def complete_render(
+    uow: UnitOfWork, invoice_id: str, pdf: RenderedPdf, clock: Callable[[], datetime] = utc_now
+) -> tuple[bool, Invoice]:
+    """Record a stored PDF; a duplicate or stale report changes nothing (returns False)."""
+    async with uow:
+        invoice = await uow.invoices.get_for_update(invoice_id)
+        if invoice is None:
+            raise NotFound(f"no invoice {invoice_id}")
+        applied = model.complete_render(invoice, pdf, clock())
+        if applied:
+            await uow.commit()
+    return applied, invoice
+
+
+async def fail_render(
+    uow: UnitOfWork,
+    invoice_id: str,
+    *,
+    generation: int,
+    error: str,
+    attempts: int,
+    final: bool,
+    clock: Callable[[], datetime] = utc_now,
+) -> tuple[bool, Invoice]:
+    """Record a failed attempt; the final one moves the invoice to failed."""
+    async with uow:
+        invoice = await uow.invoices.get_for_update(invoice_id)
+        if invoice is None:
+            raise NotFound(f"no invoice {invoice_id}")
+        applied = model.fail_render(invoice, generation, error, attempts, final, clock())
+        if applied:
+            await uow.commit()
+    return applied, invoice
+
+
+async def start_render(
+    uow: UnitOfWork, invoice_id: str, generation: int, clock: Callable[[], datetime] = utc_now
+) -> bool:
+    """Mark the generation as rendering (a worker picked it up)."""
+    async with uow:
+        invoice = await uow.invoices.get_for_update(invoice_id)
+        if invoice is None:
+            raise NotFound(f"no invoice {invoice_id}")
+        applied = model.start_render(invoice, generation, clock())
+        if applied:
+            await uow.commit()
+    return applied
+
+
+async def regenerate_pdf(
+    uow: UnitOfWork, business_id: int, invoice_id: str, clock: Callable[[], datetime] = utc_now
+) -> Invoice:
+    """Start a new PDF generation and queue its render, in one transaction."""
+    async with uow:
+        invoice = await uow.invoices.get_for_update(invoice_id, business_id)
+        if invoice is None:
+            raise NotFound(f"no invoice {invoice_id}")
+        now = clock()
+        model.regenerate(invoice, now)
+        await uow.outbox.add(
+            PDF_GENERATION.name, RENDER_ACTOR, render_job_payload(invoice), available_at=now
+        )
+        await uow.commit()
+    return invoice
+
+
+async def release_render_job(uow: UnitOfWork, invoice_id: str) -> None:
+    """A synchronous render did not finish: let the queued job go out now."""
+    async with uow:
+        await uow.outbox.release(RENDER_ACTOR, invoice_id)
+        await uow.commit()
