@@ -14,12 +14,14 @@ COMMANDS = {
     "create-business": "services.cli.admin:create_business",
     "create-operator": "services.cli.admin:create_operator",
     "serve": "services.cli.serve:run",
+    "worker": "services.cli.serve:run_worker",
 }
 
 # role -> "module:function"; each takes the process's Settings and serves until stopped.
 SERVE_ROLES = {
     "invoice": "services.invoice.main:main",
     "gateway": "gateway.server:serve",
+    "renderer": "services.renderer.main:main",
 }
 
 
@@ -35,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     operator.add_argument("name")
     serve = sub.add_parser("serve", help="run one server process")
     serve.add_argument("role", choices=sorted(SERVE_ROLES))
+    worker = sub.add_parser("worker", help="run Dramatiq worker threads and render processes")
+    worker.add_argument("--queues", nargs="+", help="queues to consume (default: pdf_generation)")
+    worker.add_argument("--threads", type=int, help="worker threads (default: WORKER_THREADS)")
     return parser
 
 

@@ -21,3 +21,16 @@ def run(args: argparse.Namespace) -> int:
     entry = getattr(importlib.import_module(module_name), func_name)
     entry(settings)
     return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Consume job queues until stopped."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from services.renderer.worker_main import main
+
+    main(settings, queues=args.queues, threads=args.threads)
+    return 0

@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import Retries, default_middleware
+from dramatiq.middleware import CurrentMessage, Retries, default_middleware
 
 from services.common.queues import BROKER_NAMESPACE
 from services.common.settings import Settings, SettingsError
@@ -33,6 +33,7 @@ def redis_client(settings: Settings, **options: Any) -> redis.Redis:
 def create_broker(settings: Settings, *, heartbeat_timeout_ms: int | None = None) -> RedisBroker:
     """A Redis broker whose Retries middleware uses the configured backoff and limit."""
     middleware = [m() for m in default_middleware if m is not Retries]
+    middleware.append(CurrentMessage())
     middleware.append(
         Retries(
             max_retries=settings.render_max_retries,

@@ -22,6 +22,10 @@ EMAIL_SENDING = Queue("email_sending", 7)
 WHATSAPP_SENDING = Queue("whatsapp_sending", 7)
 ALL_QUEUES = (DEFAULT, PDF_GENERATION, EMAIL_SENDING, WHATSAPP_SENDING)
 
+# Actor names: the invoice service enqueues by name, the workers register under it.
+RENDER_INVOICE_ACTOR = "render_invoice"
+RENDER_RETRIES_EXHAUSTED_ACTOR = "render_retries_exhausted"
+
 
 def ready_key(queue: str, namespace: str = BROKER_NAMESPACE) -> str:
     """The Redis list holding a queue's ready message ids (what KEDA measures)."""

@@ -37,6 +37,8 @@ class Settings:
     s3_bucket: str = _env("S3_BUCKET", default="suoops-invoices")
     s3_endpoint_url: str | None = _env("S3_ENDPOINT_URL")
     aws_region: str = _env("AWS_REGION", default="us-east-1")
+    # Attempts per S3 call inside boto3, before the job's own retries take over.
+    s3_max_attempts: int = _env("S3_MAX_ATTEMPTS", default=3)
     aws_access_key_id: str | None = _env("AWS_ACCESS_KEY_ID", secret=True)
     aws_secret_access_key: str | None = _env("AWS_SECRET_ACCESS_KEY", secret=True)
     invoice_grpc_addr: str = _env("INVOICE_GRPC_ADDR", default="127.0.0.1:50051")
@@ -63,6 +65,15 @@ class Settings:
     render_soft_limit_seconds: float = _env("RENDER_SOFT_LIMIT_SECONDS", default=240.0)
     render_hard_limit_seconds: float = _env("RENDER_HARD_LIMIT_SECONDS", default=300.0)
     worker_max_tasks_per_child: int = _env("WORKER_MAX_TASKS_PER_CHILD", default=100)
+    # Render processes per worker (and per renderer service); each renders one PDF at a time.
+    render_processes: int = _env("RENDER_PROCESSES", default=2)
+    worker_threads: int = _env("WORKER_THREADS", default=4)
+    # How long an idle worker waits before asking Redis again: the idle pick-up latency.
+    worker_poll_ms: int = _env("WORKER_POLL_MS", default=50)
+    # The renderer implementation, "module:factory" (tests swap in a deliberately slow one).
+    renderer_factory: str = _env(
+        "RENDERER_FACTORY", default="services.renderer.pdf:InvoicePdfRenderer"
+    )
     # A worker that stops sending heartbeats this long has its unfinished messages requeued.
     worker_heartbeat_timeout_ms: int = _env("WORKER_HEARTBEAT_TIMEOUT_MS", default=60_000)
     render_backlog_cap: int = _env("RENDER_BACKLOG_CAP", default=50_000)

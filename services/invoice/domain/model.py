@@ -139,6 +139,11 @@ def fail_render(
     return True
 
 
+def wants_render(invoice: Invoice, generation: int) -> bool:
+    """True while this generation still needs its PDF (a redelivered job may find it done)."""
+    return generation == invoice.pdf_generation and invoice.pdf_status not in _FINAL
+
+
 def start_render(invoice: Invoice, generation: int, now: datetime) -> bool:
     """Mark the current generation as being rendered; False when stale or already past it."""
     if generation != invoice.pdf_generation or invoice.pdf_status != PdfStatus.PENDING.value:

@@ -31,10 +31,10 @@ class RenderCallbackServicer(render_callback_pb2_grpc.RenderCallbackServiceServi
         self, request: pb.StartRenderRequest, context: Context
     ) -> pb.StartRenderResponse:
         require_internal(context, self._app.settings.internal_token)
-        applied = await renders.start_render(
+        applied, wanted = await renders.start_render(
             self._app.unit_of_work(), request.invoice_id, request.generation
         )
-        return pb.StartRenderResponse(applied=applied)
+        return pb.StartRenderResponse(applied=applied, render=wanted)
 
     async def CompleteRender(
         self, request: pb.CompleteRenderRequest, context: Context

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from services.common.queues import PDF_GENERATION
+from services.common.queues import PDF_GENERATION, RENDER_INVOICE_ACTOR
 from services.invoice.domain.errors import (
     AlreadyExists,
     FieldError,
@@ -25,7 +25,7 @@ from services.invoice.service_layer.pagination import (
 )
 from services.invoice.service_layer.unit_of_work import UnitOfWork
 
-RENDER_ACTOR = "render_invoice"
+RENDER_ACTOR = RENDER_INVOICE_ACTOR
 MAX_IDEMPOTENCY_KEY = 255
 
 

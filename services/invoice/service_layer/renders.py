@@ -59,8 +59,11 @@ async def fail_render(
 
 async def start_render(
     uow: UnitOfWork, invoice_id: str, generation: int, clock: Callable[[], datetime] = utc_now
-) -> bool:
-    """Mark the generation as rendering (a worker picked it up)."""
+) -> tuple[bool, bool]:
+    """Mark the generation as rendering (a worker picked it up).
+
+    Returns whether the state changed, and whether the render is still wanted.
+    """
     async with uow:
         invoice = await uow.invoices.get_for_update(invoice_id)
         if invoice is None:
@@ -68,7 +71,7 @@ async def start_render(
         applied = model.start_render(invoice, generation, clock())
         if applied:
             await uow.commit()
-    return applied
+    return applied, model.wants_render(invoice, generation)
 
 
 async def regenerate_pdf(

@@ -25,7 +25,9 @@ DRAFT = InvoiceDraft(
 async def test_create_saves_invoice_and_its_render_job_together(
     invoice_app: InvoiceApp, business: Tenant, database_url: str
 ) -> None:
-    created = await invoices.create_invoice(invoice_app.autocommit_unit_of_work(), business.business_id, DRAFT)
+    created = await invoices.create_invoice(
+        invoice_app.autocommit_unit_of_work(), business.business_id, DRAFT
+    )
     invoice = created.invoice
     assert invoice.invoice_id.startswith("INV-") and len(invoice.invoice_id) == 14
     assert (str(invoice.subtotal), str(invoice.tax), str(invoice.amount)) == (
@@ -51,7 +53,10 @@ async def test_invalid_request_writes_nothing(
     bad = InvoiceDraft(customer_name="Ada", lines=[LineDraft("x", "0", "1")])
     with pytest.raises(InvalidInput):
         await invoices.create_invoice(
-            invoice_app.autocommit_unit_of_work(), business.business_id, bad, idempotency_key="k-bad"
+            invoice_app.autocommit_unit_of_work(),
+            business.business_id,
+            bad,
+            idempotency_key="k-bad",
         )
     after = (count_rows(database_url, "invoices"), count_rows(database_url, "outbox"))
     assert before == after
@@ -149,7 +154,9 @@ async def test_another_business_cannot_read_or_list_an_invoice(
     invoice_app: InvoiceApp, business: Tenant
 ) -> None:
     other = await new_business(invoice_app, "Nosy Shop")
-    mine = await invoices.create_invoice(invoice_app.autocommit_unit_of_work(), business.business_id, DRAFT)
+    mine = await invoices.create_invoice(
+        invoice_app.autocommit_unit_of_work(), business.business_id, DRAFT
+    )
     with pytest.raises(NotFound):
         await invoices.get_invoice(
             invoice_app.autocommit_unit_of_work(), other.business_id, mine.invoice.invoice_id
@@ -164,7 +171,9 @@ async def test_listing_pages_newest_first_to_an_empty_token(
     shop = await new_business(invoice_app, "Paging Shop")
     ids = []
     for _ in range(5):
-        created = await invoices.create_invoice(invoice_app.autocommit_unit_of_work(), shop.business_id, DRAFT)
+        created = await invoices.create_invoice(
+            invoice_app.autocommit_unit_of_work(), shop.business_id, DRAFT
+        )
         ids.append(created.invoice.invoice_id)
     seen: list[str] = []
     token = ""
@@ -200,5 +209,8 @@ async def test_bad_page_arguments_are_invalid(
 ) -> None:
     with pytest.raises(InvalidInput):
         await invoices.list_invoices(
-            invoice_app.autocommit_unit_of_work(), business.business_id, page_size=size, page_token=token
+            invoice_app.autocommit_unit_of_work(),
+            business.business_id,
+            page_size=size,
+            page_token=token,
         )

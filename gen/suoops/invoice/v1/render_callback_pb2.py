@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'suoops/invoice/v1/render_callback.proto\x12\x11suoops.invoice.v1\"<\n\x12StartRenderRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x05\"&\n\x13StartRenderResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\"\x99\x01\n\x15\x43ompleteRenderRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x05\x12\x13\n\x0bstorage_key\x18\x03 \x01(\t\x12\x17\n\x0f\x63hecksum_sha256\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x16\n\x0erender_seconds\x18\x06 \x01(\x01\")\n\x16\x43ompleteRenderResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\"k\n\x11\x46\x61ilRenderRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x05\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\r\n\x05\x66inal\x18\x05 \x01(\x08\"%\n\x12\x46\x61ilRenderResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x32\xb7\x02\n\x15RenderCallbackService\x12\\\n\x0bStartRender\x12%.suoops.invoice.v1.StartRenderRequest\x1a&.suoops.invoice.v1.StartRenderResponse\x12\x65\n\x0e\x43ompleteRender\x12(.suoops.invoice.v1.CompleteRenderRequest\x1a).suoops.invoice.v1.CompleteRenderResponse\x12Y\n\nFailRender\x12$.suoops.invoice.v1.FailRenderRequest\x1a%.suoops.invoice.v1.FailRenderResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'suoops/invoice/v1/render_callback.proto\x12\x11suoops.invoice.v1\"<\n\x12StartRenderRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x05\"6\n\x13StartRenderResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x12\x0e\n\x06render\x18\x02 \x01(\x08\"\x99\x01\n\x15\x43ompleteRenderRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x05\x12\x13\n\x0bstorage_key\x18\x03 \x01(\t\x12\x17\n\x0f\x63hecksum_sha256\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x16\n\x0erender_seconds\x18\x06 \x01(\x01\")\n\x16\x43ompleteRenderResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\"k\n\x11\x46\x61ilRenderRequest\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\x05\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\r\n\x05\x66inal\x18\x05 \x01(\x08\"%\n\x12\x46\x61ilRenderResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x32\xb7\x02\n\x15RenderCallbackService\x12\\\n\x0bStartRender\x12%.suoops.invoice.v1.StartRenderRequest\x1a&.suoops.invoice.v1.StartRenderResponse\x12\x65\n\x0e\x43ompleteRender\x12(.suoops.invoice.v1.CompleteRenderRequest\x1a).suoops.invoice.v1.CompleteRenderResponse\x12Y\n\nFailRender\x12$.suoops.invoice.v1.FailRenderRequest\x1a%.suoops.invoice.v1.FailRenderResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,15 +34,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STARTRENDERREQUEST']._serialized_start=62
   _globals['_STARTRENDERREQUEST']._serialized_end=122
   _globals['_STARTRENDERRESPONSE']._serialized_start=124
-  _globals['_STARTRENDERRESPONSE']._serialized_end=162
-  _globals['_COMPLETERENDERREQUEST']._serialized_start=165
-  _globals['_COMPLETERENDERREQUEST']._serialized_end=318
-  _globals['_COMPLETERENDERRESPONSE']._serialized_start=320
-  _globals['_COMPLETERENDERRESPONSE']._serialized_end=361
-  _globals['_FAILRENDERREQUEST']._serialized_start=363
-  _globals['_FAILRENDERREQUEST']._serialized_end=470
-  _globals['_FAILRENDERRESPONSE']._serialized_start=472
-  _globals['_FAILRENDERRESPONSE']._serialized_end=509
-  _globals['_RENDERCALLBACKSERVICE']._serialized_start=512
-  _globals['_RENDERCALLBACKSERVICE']._serialized_end=823
+  _globals['_STARTRENDERRESPONSE']._serialized_end=178
+  _globals['_COMPLETERENDERREQUEST']._serialized_start=181
+  _globals['_COMPLETERENDERREQUEST']._serialized_end=334
+  _globals['_COMPLETERENDERRESPONSE']._serialized_start=336
+  _globals['_COMPLETERENDERRESPONSE']._serialized_end=377
+  _globals['_FAILRENDERREQUEST']._serialized_start=379
+  _globals['_FAILRENDERREQUEST']._serialized_end=486
+  _globals['_FAILRENDERRESPONSE']._serialized_start=488
+  _globals['_FAILRENDERRESPONSE']._serialized_end=525
+  _globals['_RENDERCALLBACKSERVICE']._serialized_start=528
+  _globals['_RENDERCALLBACKSERVICE']._serialized_end=839
 # @@protoc_insertion_point(module_scope)

@@ -43,16 +43,20 @@ class StartRenderResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     APPLIED_FIELD_NUMBER: _builtins.int
+    RENDER_FIELD_NUMBER: _builtins.int
     applied: _builtins.bool
-    """False when the generation is stale or already past pending."""
+    """True when this call moved the invoice to rendering."""
+    render: _builtins.bool
+    """False when the generation is stale or its PDF is already done: skip the render."""
     def __init__(
         self,
         *,
         applied: _builtins.bool = ...,
+        render: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied", b"applied"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied", b"applied", "render", b"render"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

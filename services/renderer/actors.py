@@ -1,0 +1,105 @@
+"""The render job's Dramatiq actors: render and store, report the outcome, give up cleanly."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage
+from suoops.renderer.v1 import renderer_pb2
+
+from services.common.queues import (
+    PDF_GENERATION,
+    RENDER_INVOICE_ACTOR,
+    RENDER_RETRIES_EXHAUSTED_ACTOR,
+)
+from services.common.settings import Settings
+from services.renderer.callbacks import RenderCallbacks
+from services.renderer.pipeline import RenderPipeline
+from services.renderer.render_pool import PermanentRenderError
+
+log = logging.getLogger(__name__)
+
+
+def decode_request(encoded: str) -> renderer_pb2.RenderInvoiceRequest:
+    """The render request a job carries (base64 of the protobuf message)."""
+    return renderer_pb2.RenderInvoiceRequest.FromString(base64.b64decode(encoded))
+
+
+def last_error_line(traceback_text: str) -> str:
+    """The exception line at the end of a formatted traceback."""
+    lines = [line for line in traceback_text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "render failed"
+
+
+def register_render_actors(
+    broker: RedisBroker, pipeline: RenderPipeline, callbacks: RenderCallbacks, settings: Settings
+) -> None:
+    """Declare the render actors on this broker, bound to this process's pipeline."""
+
+    def render_invoice(encoded: str) -> None:
+        request = decode_request(encoded)
+        invoice_id, generation = request.invoice.invoice_id, request.generation
+        message = CurrentMessage.get_current_message()
+        attempt = (message.options.get("retries", 0) if message else 0) + 1
+        if not callbacks.started(invoice_id, generation):
+            log.info("render no longer wanted", extra={"invoice_id": invoice_id})
+            return
+        try:
+            outcome = pipeline.render_and_store(request)
+        except PermanentRenderError as exc:
+            callbacks.failed(invoice_id, generation, str(exc), attempt, final=True)
+            raise
+        except Exception as exc:
+            _report_quietly(callbacks, invoice_id, generation, f"{exc}", attempt)
+            raise
+        callbacks.completed(invoice_id, generation, outcome.stored, outcome.render_seconds)
+        log.info(
+            "invoice rendered",
+            extra={
+                "invoice_id": invoice_id,
+                "generation": generation,
+                "render_ms": round(outcome.render_seconds * 1000, 1),
+            },
+        )
+
+    def render_retries_exhausted(message_data: dict[str, Any], retry_info: dict[str, Any]) -> None:
+        request = decode_request(message_data["args"][0])
+        error = last_error_line(message_data.get("options", {}).get("traceback", ""))
+        callbacks.failed(
+            request.invoice.invoice_id,
+            request.generation,
+            error,
+            int(retry_info.get("retries", 0)) + 1,
+            final=True,
+        )
+
+    dramatiq.actor(
+        broker=broker,
+        actor_name=RENDER_INVOICE_ACTOR,
+        queue_name=PDF_GENERATION.name,
+        priority=PDF_GENERATION.priority,
+        throws=(PermanentRenderError,),
+        on_retry_exhausted=RENDER_RETRIES_EXHAUSTED_ACTOR,
+        # The render pool enforces the hard limit itself; Dramatiq's own limit is a backstop.
+        time_limit=int((settings.render_hard_limit_seconds + 60) * 1000),
+    )(render_invoice)
+    dramatiq.actor(
+        broker=broker,
+        actor_name=RENDER_RETRIES_EXHAUSTED_ACTOR,
+        queue_name=PDF_GENERATION.name,
+        priority=PDF_GENERATION.priority,
+    )(render_retries_exhausted)
+
+
+def _report_quietly(
+    callbacks: RenderCallbacks, invoice_id: str, generation: int, error: str, attempt: int
+) -> None:
+    """Show the failed attempt on the invoice; the retry matters more than this report."""
+    try:
+        callbacks.failed(invoice_id, generation, error, attempt, final=False)
+    except Exception as exc:
+        log.warning("could not report a failed attempt", extra={"error": repr(exc)})

@@ -1,0 +1,65 @@
+"""Reports render outcomes to the invoice service (its RenderCallbackService)."""
+
+from __future__ import annotations
+
+import grpc
+from suoops.invoice.v1 import render_callback_pb2 as pb
+from suoops.invoice.v1 import render_callback_pb2_grpc
+
+from services.renderer.storage import StoredPdf
+
+CALL_DEADLINE_SECONDS = 10.0
+
+
+class RenderCallbacks:
+    """Blocking calls, each with the internal credential and a deadline (from worker threads)."""
+
+    def __init__(self, address: str, internal_token: str) -> None:
+        self._channel = grpc.insecure_channel(address)
+        self._stub = render_callback_pb2_grpc.RenderCallbackServiceStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {internal_token}"),)
+
+    def started(self, invoice_id: str, generation: int) -> bool:
+        """Mark the render started; False when the PDF is no longer wanted (done or stale)."""
+        reply = self._stub.StartRender(
+            pb.StartRenderRequest(invoice_id=invoice_id, generation=generation),
+            metadata=self._metadata,
+            timeout=CALL_DEADLINE_SECONDS,
+        )
+        return bool(reply.render)
+
+    def completed(
+        self, invoice_id: str, generation: int, stored: StoredPdf, render_seconds: float
+    ) -> bool:
+        reply = self._stub.CompleteRender(
+            pb.CompleteRenderRequest(
+                invoice_id=invoice_id,
+                generation=generation,
+                storage_key=stored.key,
+                checksum_sha256=stored.checksum_sha256,
+                size_bytes=stored.size_bytes,
+                render_seconds=render_seconds,
+            ),
+            metadata=self._metadata,
+            timeout=CALL_DEADLINE_SECONDS,
+        )
+        return bool(reply.applied)
+
+    def failed(
+        self, invoice_id: str, generation: int, error: str, attempts: int, final: bool
+    ) -> bool:
+        reply = self._stub.FailRender(
+            pb.FailRenderRequest(
+                invoice_id=invoice_id,
+                generation=generation,
+                error=error,
+                attempts=attempts,
+                final=final,
+            ),
+            metadata=self._metadata,
+            timeout=CALL_DEADLINE_SECONDS,
+        )
+        return bool(reply.applied)
+
+    def close(self) -> None:
+        self._channel.close()

@@ -1,0 +1,35 @@
+"""Render an invoice and store its PDF: the work shared by the queue worker and the gRPC call."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from suoops.renderer.v1 import renderer_pb2
+
+from services.renderer.render_pool import RenderPool
+from services.renderer.storage import PdfStore, StoredPdf, storage_key
+
+
+@dataclass(frozen=True)
+class RenderOutcome:
+    """A stored PDF and how long its render took."""
+
+    stored: StoredPdf
+    render_seconds: float
+
+
+class RenderPipeline:
+    """Renders in the pool, then stores once under the generation's key."""
+
+    def __init__(self, pool: RenderPool, store: PdfStore) -> None:
+        self._pool = pool
+        self._store = store
+
+    def render_and_store(self, request: renderer_pb2.RenderInvoiceRequest) -> RenderOutcome:
+        invoice = request.invoice
+        started = time.perf_counter()
+        pdf = self._pool.render(invoice)
+        seconds = time.perf_counter() - started
+        key = storage_key(invoice.business.business_id, invoice.invoice_id, request.generation)
+        return RenderOutcome(self._store.put_once(key, pdf), seconds)

@@ -1,0 +1,51 @@
+"""`suoops worker`: Dramatiq worker threads feeding the render processes."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import dramatiq
+
+from services.common.broker import create_broker
+from services.common.logging import configure_logging
+from services.common.queues import PDF_GENERATION
+from services.common.settings import Settings
+from services.renderer.actors import register_render_actors
+from services.renderer.assembly import build_pipeline
+from services.renderer.callbacks import RenderCallbacks
+
+log = logging.getLogger(__name__)
+
+
+def main(settings: Settings, queues: list[str] | None = None, threads: int | None = None) -> None:
+    """Consume the queues until SIGTERM or SIGINT, then finish the jobs in hand and stop."""
+    configure_logging("worker", settings.log_level)
+    settings.require("redis_url", "internal_token")
+    assert settings.internal_token is not None
+    broker = create_broker(settings)
+    pipeline, pool = build_pipeline(settings)
+    callbacks = RenderCallbacks(settings.invoice_grpc_addr, settings.internal_token)
+    register_render_actors(broker, pipeline, callbacks, settings)
+    consumed = set(queues or [PDF_GENERATION.name])
+    worker = dramatiq.Worker(
+        broker,
+        queues=consumed,
+        worker_threads=threads or settings.worker_threads,
+        worker_timeout=settings.worker_poll_ms,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    broker.emit_after("process_boot")
+    worker.start()
+    log.info("worker consuming", extra={"queues": sorted(consumed)})
+    stop.wait()
+    log.info("worker draining")
+    # Unstarted prefetched messages go back to Redis; running renders finish first.
+    worker.stop(timeout=int(settings.render_hard_limit_seconds * 1000) + 10_000)
+    broker.emit_before("process_stop")
+    broker.close()
+    pool.close()
+    callbacks.close()

@@ -1,0 +1,1 @@
+"""Test helpers: real processes, fault-injecting proxies, test renderers."""
