@@ -20,7 +20,7 @@ COMMANDS = {
 # role -> "module:function"; each takes the process's Settings and serves until stopped.
 SERVE_ROLES = {
     "invoice": "services.invoice.main:main",
-    "gateway": "gateway.server:serve",
+    "gateway": "gateway.main:main",
     "renderer": "services.renderer.main:main",
 }
 

@@ -1,0 +1,13 @@
+"""`suoops serve gateway`: the REST gateway's entry point."""
+
+from __future__ import annotations
+
+from gateway.server import serve
+from services.common.logging import configure_logging
+from services.common.settings import Settings
+
+
+def main(settings: Settings) -> None:
+    """Serve the REST API until SIGTERM or SIGINT."""
+    configure_logging("gateway", settings.log_level)
+    serve(settings)
