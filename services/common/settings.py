@@ -76,6 +76,8 @@ class Settings:
     )
     # A worker that stops sending heartbeats this long has its unfinished messages requeued.
     worker_heartbeat_timeout_ms: int = _env("WORKER_HEARTBEAT_TIMEOUT_MS", default=60_000)
+    # One fetch in this many also requeues the messages of workers whose heartbeat stopped.
+    worker_maintenance_chance: int = _env("WORKER_MAINTENANCE_CHANCE", default=1000)
     render_backlog_cap: int = _env("RENDER_BACKLOG_CAP", default=50_000)
     sync_render_timeout_seconds: float = _env("SYNC_RENDER_TIMEOUT_SECONDS", default=5.0)
     log_level: str = _env("LOG_LEVEL", default="INFO")
