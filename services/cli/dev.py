@@ -48,6 +48,12 @@ def stack_children(settings: Settings) -> list[Child]:
     return [
         Child("invoice", suoops_argv("serve", "invoice"), grpc_serving(settings.invoice_grpc_addr)),
         Child(
+            "renderer",
+            suoops_argv("serve", "renderer"),
+            grpc_serving(settings.renderer_grpc_addr),
+        ),
+        Child("worker", suoops_argv("worker"), None),
+        Child(
             "gateway", suoops_argv("serve", "gateway"), http_ok(f"{gateway_url(settings)}/healthz")
         ),
     ]

@@ -46,5 +46,5 @@ def create_broker(settings: Settings, *, heartbeat_timeout_ms: int | None = None
         namespace=BROKER_NAMESPACE,
         middleware=middleware,
         heartbeat_timeout=heartbeat_timeout_ms or settings.worker_heartbeat_timeout_ms,
-        maintenance_chance=settings.worker_maintenance_chance,
+        maintenance_chance=settings.worker_maintenance_per_million,
     )

@@ -15,7 +15,7 @@ def create_s3_client(settings: Settings) -> Any:
     """A boto3 S3 client for the configured endpoint (AWS itself when none is set)."""
     config = Config(
         signature_version="s3v4",
-        retries={"max_attempts": settings.s3_max_attempts, "mode": "standard"},
+        retries={"total_max_attempts": settings.s3_max_attempts, "mode": "standard"},
         # Path-style keeps one host for every bucket, as S3-compatible servers expect.
         s3={"addressing_style": "path" if settings.s3_endpoint_url else "auto"},
         connect_timeout=5,

@@ -14,7 +14,15 @@ from typing import Any
 DEFAULT_DATA_DIR = ".suoops"
 ENV_FILE_NAME = "env"
 # The variables `suoops dev` writes to .suoops/env for other commands run from the same folder.
-DEV_ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT_URL", "S3_BUCKET", "INTERNAL_TOKEN")
+DEV_ENV_KEYS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "S3_ENDPOINT_URL",
+    "S3_BUCKET",
+    "INTERNAL_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
 
 
 class SettingsError(ValueError):
@@ -76,8 +84,8 @@ class Settings:
     )
     # A worker that stops sending heartbeats this long has its unfinished messages requeued.
     worker_heartbeat_timeout_ms: int = _env("WORKER_HEARTBEAT_TIMEOUT_MS", default=60_000)
-    # One fetch in this many also requeues the messages of workers whose heartbeat stopped.
-    worker_maintenance_chance: int = _env("WORKER_MAINTENANCE_CHANCE", default=1000)
+    # Fetches per million that also requeue the messages of workers whose heartbeat stopped.
+    worker_maintenance_per_million: int = _env("WORKER_MAINTENANCE_PER_MILLION", default=1000)
     render_backlog_cap: int = _env("RENDER_BACKLOG_CAP", default=50_000)
     sync_render_timeout_seconds: float = _env("SYNC_RENDER_TIMEOUT_SECONDS", default=5.0)
     log_level: str = _env("LOG_LEVEL", default="INFO")

@@ -40,6 +40,10 @@ class InvoiceView:
     customer_phone: str
     currency: str
     lines: tuple[LineView, ...]
+    # (label, value) pairs of the facts block: issue and due dates when known.
+    facts: tuple[tuple[str, str], ...]
+    # The one line a payer reads first: how much, and by when.
+    amount_due: str
     subtotal: str
     tax_rate: str
     tax: str
@@ -74,19 +78,29 @@ def invoice_view(invoice: invoice_pb2.Invoice) -> InvoiceView:
         )
         for index, line in enumerate(invoice.lines, start=1)
     )
+    issued_on = _issued_on(invoice)
+    due_on = _due_on(invoice.due_date)
+    total = format_money(invoice.amount, currency)
+    facts = tuple(
+        (label, value)
+        for label, value in (("Issue date", issued_on), ("Due date", due_on))
+        if value
+    )
     return InvoiceView(
         business_name=invoice.business.name,
         invoice_id=invoice.invoice_id,
-        issued_on=_issued_on(invoice),
-        due_on=_due_on(invoice.due_date),
+        issued_on=issued_on,
+        due_on=due_on,
         customer_name=invoice.customer_name,
         customer_email=invoice.customer_email,
         customer_phone=invoice.customer_phone,
         currency=currency,
         lines=lines,
+        facts=facts,
+        amount_due=f"{total} due {due_on}" if due_on else f"{total} due on receipt",
         subtotal=format_money(invoice.subtotal, currency),
         tax_rate=format_rate(invoice.tax_rate),
         tax=format_money(invoice.tax, currency),
-        total=format_money(invoice.amount, currency),
+        total=total,
         notes=invoice.notes,
     )

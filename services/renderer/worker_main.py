@@ -7,6 +7,7 @@ import signal
 import threading
 
 import dramatiq
+from prometheus_client import start_http_server
 
 from services.common.broker import create_broker
 from services.common.logging import configure_logging
@@ -25,10 +26,16 @@ def main(settings: Settings, queues: list[str] | None = None, threads: int | Non
     settings.require("redis_url", "internal_token")
     assert settings.internal_token is not None
     broker = create_broker(settings)
-    pipeline, pool = build_pipeline(settings)
-    callbacks = RenderCallbacks(settings.invoice_grpc_addr, settings.internal_token)
-    register_render_actors(broker, pipeline, callbacks, settings)
     consumed = set(queues or [PDF_GENERATION.name])
+    callbacks = RenderCallbacks(settings.invoice_grpc_addr, settings.internal_token)
+    pool = None
+    if PDF_GENERATION.name in consumed:
+        # Only a render pool starts render processes and needs the bucket.
+        pipeline, pool = build_pipeline(settings)
+        register_render_actors(broker, pipeline, callbacks, settings)
+    for name in consumed:
+        broker.declare_queue(name)
+    start_http_server(settings.worker_metrics_port)
     worker = dramatiq.Worker(
         broker,
         queues=consumed,
@@ -47,5 +54,6 @@ def main(settings: Settings, queues: list[str] | None = None, threads: int | Non
     worker.stop(timeout=int(settings.render_hard_limit_seconds * 1000) + 10_000)
     broker.emit_before("process_stop")
     broker.close()
-    pool.close()
+    if pool is not None:
+        pool.close()
     callbacks.close()

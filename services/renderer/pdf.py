@@ -1,0 +1,100 @@
+"""Invoice to PDF bytes: a Jinja2 template laid out by WeasyPrint, with everything loaded once."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import jinja2
+from suoops.invoice.v1 import invoice_pb2
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from services.renderer.invoice_view import invoice_view
+from services.renderer.samples import sample_invoice
+from services.renderer.url_fetcher import BundleUrlFetcher
+
+logger = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+FONTS_DIR = PACKAGE_DIR / "fonts"
+# The base URL relative references resolve against; the fetcher serves only the bundle.
+BASE_URL = TEMPLATES_DIR.as_uri() + "/"
+
+
+class RendererError(Exception):
+    """Base of the renderer's errors."""
+
+
+class TemplateError(RendererError):
+    """The template cannot render this invoice: permanent, retrying will not help."""
+
+
+class _InvoiceHtml(HTML):
+    """An HTML document styled by the renderer's own user-agent stylesheet."""
+
+    user_agent_stylesheet: CSS
+
+    # WeasyPrint's hook for its HTML5 defaults (private API). Should an upgrade drop
+    # it, WeasyPrint's full stylesheet applies: the same page, only slower.
+    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
+        return [self.user_agent_stylesheet]
+
+
+def bundled_assets() -> list[Path]:
+    """Every file the template may load: its fonts, nothing else."""
+    return sorted(FONTS_DIR.glob("*.ttf"))
+
+
+class InvoicePdfRenderer:
+    """Renders invoices to PDF. Build one per process and reuse it: not thread-safe.
+
+    Construction loads the fonts, compiles the template, parses the CSS and renders a
+    sample once (about a quarter of a second); a render then only lays out and writes.
+    """
+
+    def __init__(self) -> None:
+        self._fetcher = BundleUrlFetcher.from_files(bundled_assets())
+        # One font configuration for the process: Pango keeps loaded faces and their
+        # shaping data across documents, and the @font-face files are registered once.
+        self._font_config = FontConfiguration()
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            auto_reload=False,
+        )
+        self._template = environment.get_template("invoice.html")
+        self._stylesheet = self._parse_css("invoice.css")
+        self._user_agent_stylesheet = self._parse_css("user_agent.css")
+        # Pango loads faces and builds shaping data on first use: pay for that here,
+        # at start-up, rather than in the first invoice's latency.
+        self.render(sample_invoice())
+
+    def _parse_css(self, name: str) -> CSS:
+        """One of the template's stylesheets, parsed (its fonts registered) once."""
+        return CSS(
+            string=(TEMPLATES_DIR / name).read_text(encoding="utf-8"),
+            base_url=BASE_URL,
+            url_fetcher=self._fetcher,
+            font_config=self._font_config,
+        )
+
+    def render_html(self, invoice: invoice_pb2.Invoice) -> str:
+        """The invoice as the HTML WeasyPrint lays out (for previews and tests)."""
+        try:
+            return self._template.render(inv=invoice_view(invoice))
+        except jinja2.TemplateError as error:
+            raise TemplateError(f"invoice template failed: {error}") from error
+
+    def render(self, invoice: invoice_pb2.Invoice) -> bytes:
+        """The invoice as PDF bytes."""
+        document = _InvoiceHtml(
+            string=self.render_html(invoice), base_url=BASE_URL, url_fetcher=self._fetcher
+        )
+        document.user_agent_stylesheet = self._user_agent_stylesheet
+        pdf = document.write_pdf(stylesheets=[self._stylesheet], font_config=self._font_config)
+        if pdf is None:  # write_pdf returns None only when given a target
+            raise RendererError("WeasyPrint returned no PDF")
+        return pdf
