@@ -53,6 +53,7 @@ def stack_children(settings: Settings) -> list[Child]:
             grpc_serving(settings.renderer_grpc_addr),
         ),
         Child("worker", suoops_argv("worker"), None),
+        Child("scheduler", suoops_argv("serve", "scheduler"), None),
         Child(
             "gateway", suoops_argv("serve", "gateway"), http_ok(f"{gateway_url(settings)}/healthz")
         ),

@@ -22,6 +22,7 @@ SERVE_ROLES = {
     "invoice": "services.invoice.main:main",
     "gateway": "gateway.main:main",
     "renderer": "services.renderer.main:main",
+    "scheduler": "services.scheduler.main:main",
 }
 
 

@@ -88,6 +88,12 @@ class Settings:
     worker_maintenance_per_million: int = _env("WORKER_MAINTENANCE_PER_MILLION", default=1000)
     render_backlog_cap: int = _env("RENDER_BACKLOG_CAP", default=50_000)
     sync_render_timeout_seconds: float = _env("SYNC_RENDER_TIMEOUT_SECONDS", default=5.0)
+    # A render still pending or rendering this long is queued again by the scheduler's sweeper.
+    render_stuck_after_seconds: int = _env("RENDER_STUCK_AFTER_SECONDS", default=900)
+    # How often the scheduler runs that sweep.
+    sweep_interval_seconds: int = _env("SWEEP_INTERVAL_SECONDS", default=60)
+    # Idempotency keys are kept at least this long (CONTRACT §2: at least 24 hours).
+    idempotency_key_ttl_hours: int = _env("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
     log_level: str = _env("LOG_LEVEL", default="INFO")
     data_dir: str = _env("SUOOPS_DATA_DIR", default=DEFAULT_DATA_DIR)
 

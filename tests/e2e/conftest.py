@@ -24,6 +24,7 @@ ROLE_ARGS = {
     "gateway": ["serve", "gateway"],
     "renderer": ["serve", "renderer"],
     "worker": ["worker"],
+    "scheduler": ["serve", "scheduler"],
 }
 
 
@@ -61,6 +62,8 @@ class Stack:
             self.group.wait_port(name, int(self.env["RENDERER_GRPC_ADDR"].rsplit(":", 1)[1]))
         elif role == "worker":
             self.group.wait_log(name, "worker consuming")
+        elif role == "scheduler":
+            self.group.wait_log(name, "scheduler running")
         self.started.append(name)
 
     def stub(self, channel: grpc.Channel) -> invoice_pb2_grpc.InvoiceServiceStub:
@@ -116,6 +119,7 @@ def stack_env(database_url: str, redis_url: str, s3_endpoint: str, **extra: str)
         "INVOICE_METRICS_PORT": str(free_port()),
         "RENDERER_METRICS_PORT": str(free_port()),
         "WORKER_METRICS_PORT": str(free_port()),
+        "SCHEDULER_METRICS_PORT": str(free_port()),
         "INTERNAL_TOKEN": uuid.uuid4().hex,
         "RENDER_MIN_BACKOFF_MS": "200",
         "RENDER_MAX_BACKOFF_MS": "1000",

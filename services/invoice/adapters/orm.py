@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
@@ -119,6 +120,11 @@ invoices = Table(
     Index("ix_invoices_business_newest", "business_id", "id"),
     Index("ix_invoices_business_pdf_status", "business_id", "pdf_status", "id"),
     Index("ix_invoices_business_status", "business_id", "status", "id"),
+    Index(
+        "ix_invoices_unfinished_pdf",
+        "pdf_updated_at",
+        postgresql_where=text("pdf_status IN ('pending', 'rendering')"),
+    ),
 )
 
 idempotency_keys = Table(
@@ -146,6 +152,16 @@ outbox = Table(
     # Not published before this time: a synchronous render gets its chance first.
     Column("available_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # Rows are deleted once published, so the table stays small and needs no other index.
+)
+
+# One row per scheduled job and period: the row that lets only one scheduler run it.
+scheduled_runs = Table(
+    "scheduled_runs",
+    metadata,
+    Column("job", String(64), primary_key=True),
+    Column("period", String(32), primary_key=True),
+    Column("ran_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("detail", Text, nullable=True),
 )
 
 _mapped = False

@@ -6,11 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.invoice.adapters import create_statement
-from services.invoice.adapters.orm import api_tokens, businesses, idempotency_keys, invoices, outbox
+from services.invoice.adapters.orm import (
+    api_tokens,
+    businesses,
+    idempotency_keys,
+    invoices,
+    outbox,
+    scheduled_runs,
+)
 from services.invoice.domain.model import Business, Invoice
 
 
@@ -172,3 +180,55 @@ class BusinessRepository:
 
     async def get(self, business_id: int) -> Business | None:
         return await self._session.get(Business, business_id)
+
+
+class MaintenanceRepository:
+    """The scheduler's jobs: who runs each period, and the bulk work itself."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def claim_period(self, job: str, period: str) -> bool:
+        """Take this job's period; False when it was taken (waits while another run holds it)."""
+        stmt = (
+            pg_insert(scheduled_runs)
+            .values(job=job, period=period)
+            .on_conflict_do_nothing(index_elements=["job", "period"])
+            .returning(scheduled_runs.c.job)
+        )
+        return (await self._session.execute(stmt)).first() is not None
+
+    async def record_detail(self, job: str, period: str, detail: str) -> None:
+        await self._session.execute(
+            update(scheduled_runs)
+            .where(scheduled_runs.c.job == job, scheduled_runs.c.period == period)
+            .values(detail=detail)
+        )
+
+    async def requeue_stuck_renders(self, actor: str, queue: str, cutoff: datetime) -> int:
+        """Queue again every render unfinished since before `cutoff` that has no job waiting."""
+        result = await self._session.execute(
+            _REQUEUE_STUCK, {"actor": actor, "queue": queue, "cutoff": cutoff}
+        )
+        return len(result.all())
+
+    async def purge_idempotency_keys(self, cutoff: datetime) -> int:
+        result = await self._session.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# Marks each swept invoice as touched now, so one slow backlog is not queued again every run.
+_REQUEUE_STUCK = text(
+    "WITH stuck AS ("
+    " UPDATE invoices SET pdf_updated_at = now()"
+    " WHERE pdf_status IN ('pending', 'rendering') AND pdf_updated_at < :cutoff"
+    " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.actor = :actor"
+    " AND o.payload->>'invoice_id' = invoices.invoice_id)"
+    " RETURNING id, invoice_id, pdf_generation)"
+    " INSERT INTO outbox (queue, actor, payload)"
+    " SELECT :queue, :actor, jsonb_build_object("
+    "'invoice_pk', id, 'invoice_id', invoice_id, 'generation', pdf_generation) FROM stuck"
+    " RETURNING id"
+)

@@ -8,6 +8,8 @@ from grpc_reflection.v1alpha import reflection
 from suoops.invoice.v1 import (
     invoice_pb2,
     invoice_pb2_grpc,
+    maintenance_pb2,
+    maintenance_pb2_grpc,
     render_callback_pb2,
     render_callback_pb2_grpc,
 )
@@ -16,10 +18,12 @@ from services.invoice.bootstrap import InvoiceApp
 from services.invoice.entrypoints.callback_servicer import RenderCallbackServicer
 from services.invoice.entrypoints.errors import ErrorMappingInterceptor
 from services.invoice.entrypoints.invoice_servicer import InvoiceServicer
+from services.invoice.entrypoints.maintenance_servicer import MaintenanceServicer
 
 SERVICE_NAMES = (
     invoice_pb2.DESCRIPTOR.services_by_name["InvoiceService"].full_name,
     render_callback_pb2.DESCRIPTOR.services_by_name["RenderCallbackService"].full_name,
+    maintenance_pb2.DESCRIPTOR.services_by_name["MaintenanceService"].full_name,
 )
 
 
@@ -37,6 +41,7 @@ async def create_server(app: InvoiceApp, address: str) -> tuple[grpc.aio.Server,
     render_callback_pb2_grpc.add_RenderCallbackServiceServicer_to_server(
         RenderCallbackServicer(app), server
     )
+    maintenance_pb2_grpc.add_MaintenanceServiceServicer_to_server(MaintenanceServicer(app), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

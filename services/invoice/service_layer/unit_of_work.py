@@ -10,6 +10,7 @@ from services.invoice.adapters.repositories import (
     BusinessRepository,
     IdempotencyKeyRepository,
     InvoiceRepository,
+    MaintenanceRepository,
     OutboxRepository,
 )
 
@@ -21,6 +22,7 @@ class UnitOfWork:
     idempotency_keys: IdempotencyKeyRepository
     outbox: OutboxRepository
     businesses: BusinessRepository
+    maintenance: MaintenanceRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -32,6 +34,7 @@ class UnitOfWork:
         self.idempotency_keys = IdempotencyKeyRepository(self._session)
         self.outbox = OutboxRepository(self._session)
         self.businesses = BusinessRepository(self._session)
+        self.maintenance = MaintenanceRepository(self._session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,36 @@
+"""suoops.invoice.v1.MaintenanceService: the scheduler's jobs, with the internal credential."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from suoops.invoice.v1 import maintenance_pb2 as pb
+from suoops.invoice.v1 import maintenance_pb2_grpc
+
+from services.invoice.bootstrap import InvoiceApp
+from services.invoice.entrypoints.callback_servicer import require_internal
+from services.invoice.entrypoints.invoice_servicer import Context
+from services.invoice.service_layer import maintenance
+
+
+class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):
+    """Runs a periodic job once per period."""
+
+    def __init__(self, app: InvoiceApp) -> None:
+        self._app = app
+        settings = app.settings
+        self._policy = maintenance.MaintenancePolicy(
+            render_stuck_after=timedelta(seconds=settings.render_stuck_after_seconds),
+            idempotency_key_ttl=timedelta(hours=settings.idempotency_key_ttl_hours),
+        )
+
+    async def RunScheduledJob(
+        self, request: pb.RunScheduledJobRequest, context: Context
+    ) -> pb.RunScheduledJobResponse:
+        require_internal(context, self._app.settings.internal_token)
+        ran, detail = await maintenance.run_scheduled_job(
+            self._app.unit_of_work(), request.job, request.period, self._policy
+        )
+        if ran:
+            self._app.jobs_committed()
+        return pb.RunScheduledJobResponse(ran=ran, detail=detail)

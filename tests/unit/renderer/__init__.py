@@ -1,0 +1,1 @@
+"""Unit tests of the PDF renderer: template, fonts, URL fetcher, formatting."""
