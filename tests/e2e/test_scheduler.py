@@ -35,8 +35,9 @@ def test_sweeper_requeues_a_render_lost_by_redis_once_with_two_schedulers(
     deadline = time.monotonic() + 10
     while queue.llen(ready_key("pdf_generation")) == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert queue.llen(ready_key("pdf_generation")) == 1
-    queue.delete(ready_key("pdf_generation"), "dramatiq:pdf_generation.msgs")  # Redis lost it
+    # Its message (and any other this database's relay sent) is lost by Redis.
+    assert queue.llen(ready_key("pdf_generation")) >= 1
+    queue.delete(ready_key("pdf_generation"), "dramatiq:pdf_generation.msgs")
     stack.start("scheduler", "scheduler-a")
     stack.start("scheduler", "scheduler-b", SCHEDULER_METRICS_PORT=str(free_port()))
     stack.start("worker")

@@ -67,7 +67,7 @@ async def test_sweeper_requeues_a_stuck_render_once(
 async def test_purge_removes_only_expired_keys(
     invoice_app: InvoiceApp, business: Tenant, database_url: str
 ) -> None:
-    for key in ("old-key", "new-key"):
+    for key in ("purge-test-old", "purge-test-new"):
         await invoices.create_invoice(
             invoice_app.autocommit_unit_of_work(),
             business.business_id,
@@ -78,16 +78,17 @@ async def test_purge_removes_only_expired_keys(
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             "UPDATE idempotency_keys SET created_at = now() - interval '3 days'"
-            " WHERE key = 'old-key'"
+            " WHERE key = 'purge-test-old'"
         )
     await maintenance.run_scheduled_job(
         invoice_app.unit_of_work(), "purge_idempotency_keys", "purge-1", POLICY
     )
     with psycopg.connect(database_url) as conn:
         keys = {
-            r[0] for r in conn.execute("SELECT key FROM idempotency_keys WHERE key LIKE '%-key'")
+            r[0]
+            for r in conn.execute("SELECT key FROM idempotency_keys WHERE key LIKE 'purge-test-%'")
         }
-    assert keys == {"new-key"}
+    assert keys == {"purge-test-new"}
 
 
 async def test_unknown_job_is_invalid(invoice_app: InvoiceApp) -> None:
