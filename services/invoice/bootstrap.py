@@ -13,6 +13,7 @@ from services.common.queues import PDF_GENERATION
 from services.common.s3 import create_s3_client, presigned_get_url
 from services.common.settings import Settings
 from services.invoice.adapters.database import create_async_db, session_factory
+from services.invoice.adapters.invoice_creator import BatchingInvoiceCreator, create_pool
 from services.invoice.adapters.job_publisher import DramatiqPublisher
 from services.invoice.adapters.orm import start_mappers
 from services.invoice.adapters.outbox_relay import OutboxRelay
@@ -22,6 +23,7 @@ from services.invoice.service_layer.auth import Authenticator
 from services.invoice.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+CREATOR_POOL_SIZE = 4
 
 
 @dataclass
@@ -33,6 +35,7 @@ class InvoiceApp:
     sessions: async_sessionmaker[AsyncSession]
     autocommit_sessions: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
+    creator: BatchingInvoiceCreator
     s3: Any
     publisher: DramatiqPublisher | None = None
     relay: OutboxRelay | None = None
@@ -72,6 +75,7 @@ class InvoiceApp:
     async def close(self) -> None:
         if self.renderer is not None:
             await self.renderer.close()
+        await self.creator.close()
         await self.engine.dispose()
 
 
@@ -84,8 +88,10 @@ def build_app(settings: Settings) -> InvoiceApp:
     sessions = session_factory(engine)
     autocommit = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     authenticator = Authenticator(lambda: UnitOfWork(autocommit))
+    # New invoices go through their own small pool: a few connections carry every batch.
+    creator = BatchingInvoiceCreator(create_pool(settings.database_url, CREATOR_POOL_SIZE))
     s3 = create_s3_client(settings)
-    app = InvoiceApp(settings, engine, sessions, autocommit, authenticator, s3)
+    app = InvoiceApp(settings, engine, sessions, autocommit, authenticator, creator, s3)
     if settings.redis_url:
         # Imported here: the job expander needs the entry points' message translation.
         from services.invoice.entrypoints.render_jobs import expand_jobs

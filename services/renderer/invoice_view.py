@@ -40,8 +40,8 @@ class InvoiceView:
     customer_phone: str
     currency: str
     lines: tuple[LineView, ...]
-    # (label, value) pairs of the facts block: issue and due dates when known.
-    facts: tuple[tuple[str, str], ...]
+    # The dates printed under the invoice number, e.g. "Issued 5 March 2025", when known.
+    dates: tuple[str, ...]
     # The one line a payer reads first: how much, and by when.
     amount_due: str
     subtotal: str
@@ -81,10 +81,8 @@ def invoice_view(invoice: invoice_pb2.Invoice) -> InvoiceView:
     issued_on = _issued_on(invoice)
     due_on = _due_on(invoice.due_date)
     total = format_money(invoice.amount, currency)
-    facts = tuple(
-        (label, value)
-        for label, value in (("Issue date", issued_on), ("Due date", due_on))
-        if value
+    dates = tuple(
+        f"{label} {value}" for label, value in (("Issued", issued_on), ("Due", due_on)) if value
     )
     return InvoiceView(
         business_name=invoice.business.name,
@@ -96,7 +94,7 @@ def invoice_view(invoice: invoice_pb2.Invoice) -> InvoiceView:
         customer_phone=invoice.customer_phone,
         currency=currency,
         lines=lines,
-        facts=facts,
+        dates=dates,
         amount_due=f"{total} due {due_on}" if due_on else f"{total} due on receipt",
         subtotal=format_money(invoice.subtotal, currency),
         tax_rate=format_rate(invoice.tax_rate),

@@ -10,7 +10,6 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.invoice.adapters import create_statement
 from services.invoice.adapters.orm import (
     api_tokens,
     businesses,
@@ -45,31 +44,6 @@ class InvoiceRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-
-    async def create_with_render_job(
-        self,
-        invoice: Invoice,
-        queue: str,
-        actor: str,
-        *,
-        job_available_at: datetime,
-        key: str = "",
-        request_hash: str = "",
-    ) -> bool:
-        """Save a new invoice with its job (and key) atomically; False when the key was taken.
-
-        Sets `invoice.id`. An invoice number already in use raises IntegrityError.
-        """
-        params = create_statement.parameters(invoice, queue, actor, job_available_at)
-        stmt = create_statement.WITHOUT_KEY
-        if key:
-            stmt = create_statement.WITH_KEY
-            params.update(key=key, request_hash=request_hash)
-        row = (await self._session.execute(stmt, params)).first()
-        if row is None:
-            return False
-        invoice.id = int(row.invoice_pk)
-        return True
 
     async def get(self, business_id: int, invoice_id: str) -> Invoice | None:
         stmt = select(Invoice).where(

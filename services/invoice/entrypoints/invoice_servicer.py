@@ -59,6 +59,7 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
         hold = timedelta(seconds=settings.sync_render_timeout_seconds) + SYNC_HOLD_MARGIN
         created = await invoices.create_invoice(
             self._app.autocommit_unit_of_work(),
+            self._app.creator,
             principal.require_business(),
             messages.draft_from_request(request),
             idempotency_key=request.idempotency_key,

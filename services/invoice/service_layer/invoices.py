@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-
 from services.common.queues import PDF_GENERATION, RENDER_INVOICE_ACTOR
 from services.invoice.domain.errors import (
     AlreadyExists,
@@ -23,6 +21,7 @@ from services.invoice.service_layer.pagination import (
     decode_page_token,
     encode_page_token,
 )
+from services.invoice.service_layer.ports import DuplicateInvoiceNumber, InvoiceCreator, NewInvoice
 from services.invoice.service_layer.unit_of_work import UnitOfWork
 
 RENDER_ACTOR = RENDER_INVOICE_ACTOR
@@ -51,6 +50,7 @@ class Page:
 
 async def create_invoice(
     uow: UnitOfWork,
+    creator: InvoiceCreator,
     business_id: int,
     draft: InvoiceDraft,
     *,
@@ -102,20 +102,18 @@ async def create_invoice(
             pdf_status=PdfStatus.PENDING.value,
             pdf_updated_at=now,
         )
-        async with uow:
-            try:
-                saved = await uow.invoices.create_with_render_job(
-                    invoice,
-                    PDF_GENERATION.name,
-                    RENDER_ACTOR,
-                    job_available_at=now + render_delay,
-                    key=idempotency_key,
-                    request_hash=request_hash,
-                )
-            except IntegrityError:
-                # A random invoice number met an existing one: draw another.
-                continue
-            await uow.commit()
+        new = NewInvoice(
+            invoice,
+            PDF_GENERATION.name,
+            RENDER_ACTOR,
+            job_available_at=now + render_delay,
+            key=idempotency_key or None,
+            request_hash=request_hash if idempotency_key else None,
+        )
+        try:
+            saved = await creator.save(new)
+        except DuplicateInvoiceNumber:
+            continue  # a random invoice number met an existing one: draw another
         if saved:
             return Created(invoice, replayed=False)
         break

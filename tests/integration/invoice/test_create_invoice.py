@@ -26,7 +26,10 @@ async def test_create_saves_invoice_and_its_render_job_together(
     invoice_app: InvoiceApp, business: Tenant, database_url: str
 ) -> None:
     created = await invoices.create_invoice(
-        invoice_app.autocommit_unit_of_work(), business.business_id, DRAFT
+        invoice_app.autocommit_unit_of_work(),
+        invoice_app.creator,
+        business.business_id,
+        DRAFT,
     )
     invoice = created.invoice
     assert invoice.invoice_id.startswith("INV-") and len(invoice.invoice_id) == 14
@@ -54,6 +57,7 @@ async def test_invalid_request_writes_nothing(
     with pytest.raises(InvalidInput):
         await invoices.create_invoice(
             invoice_app.autocommit_unit_of_work(),
+            invoice_app.creator,
             business.business_id,
             bad,
             idempotency_key="k-bad",
@@ -68,6 +72,7 @@ async def test_same_key_and_request_replays_the_first_invoice(
 ) -> None:
     first = await invoices.create_invoice(
         invoice_app.autocommit_unit_of_work(),
+        invoice_app.creator,
         business.business_id,
         DRAFT,
         idempotency_key="k1",
@@ -75,6 +80,7 @@ async def test_same_key_and_request_replays_the_first_invoice(
     )
     again = await invoices.create_invoice(
         invoice_app.autocommit_unit_of_work(),
+        invoice_app.creator,
         business.business_id,
         DRAFT,
         idempotency_key="k1",
@@ -89,6 +95,7 @@ async def test_same_key_with_another_request_is_refused(
 ) -> None:
     await invoices.create_invoice(
         invoice_app.autocommit_unit_of_work(),
+        invoice_app.creator,
         business.business_id,
         DRAFT,
         idempotency_key="k2",
@@ -97,6 +104,7 @@ async def test_same_key_with_another_request_is_refused(
     with pytest.raises(AlreadyExists):
         await invoices.create_invoice(
             invoice_app.autocommit_unit_of_work(),
+            invoice_app.creator,
             business.business_id,
             DRAFT,
             idempotency_key="k2",
@@ -111,6 +119,7 @@ async def test_twenty_concurrent_creates_with_one_key_make_one_invoice(
         *(
             invoices.create_invoice(
                 invoice_app.autocommit_unit_of_work(),
+                invoice_app.creator,
                 business.business_id,
                 DRAFT,
                 idempotency_key="race",
@@ -135,6 +144,7 @@ async def test_a_key_belongs_to_one_business(invoice_app: InvoiceApp, business: 
     other = await new_business(invoice_app, "Other Shop")
     a = await invoices.create_invoice(
         invoice_app.autocommit_unit_of_work(),
+        invoice_app.creator,
         business.business_id,
         DRAFT,
         idempotency_key="shared",
@@ -142,6 +152,7 @@ async def test_a_key_belongs_to_one_business(invoice_app: InvoiceApp, business: 
     )
     b = await invoices.create_invoice(
         invoice_app.autocommit_unit_of_work(),
+        invoice_app.creator,
         other.business_id,
         DRAFT,
         idempotency_key="shared",
@@ -155,7 +166,10 @@ async def test_another_business_cannot_read_or_list_an_invoice(
 ) -> None:
     other = await new_business(invoice_app, "Nosy Shop")
     mine = await invoices.create_invoice(
-        invoice_app.autocommit_unit_of_work(), business.business_id, DRAFT
+        invoice_app.autocommit_unit_of_work(),
+        invoice_app.creator,
+        business.business_id,
+        DRAFT,
     )
     with pytest.raises(NotFound):
         await invoices.get_invoice(
@@ -172,7 +186,10 @@ async def test_listing_pages_newest_first_to_an_empty_token(
     ids = []
     for _ in range(5):
         created = await invoices.create_invoice(
-            invoice_app.autocommit_unit_of_work(), shop.business_id, DRAFT
+            invoice_app.autocommit_unit_of_work(),
+            invoice_app.creator,
+            shop.business_id,
+            DRAFT,
         )
         ids.append(created.invoice.invoice_id)
     seen: list[str] = []
@@ -193,7 +210,12 @@ async def test_listing_pages_newest_first_to_an_empty_token(
 
 async def test_listing_filters_by_pdf_status(invoice_app: InvoiceApp, business: Tenant) -> None:
     shop = await new_business(invoice_app, "Filter Shop")
-    await invoices.create_invoice(invoice_app.autocommit_unit_of_work(), shop.business_id, DRAFT)
+    await invoices.create_invoice(
+        invoice_app.autocommit_unit_of_work(),
+        invoice_app.creator,
+        shop.business_id,
+        DRAFT,
+    )
     pending = await invoices.list_invoices(
         invoice_app.autocommit_unit_of_work(), shop.business_id, pdf_status="pending"
     )
@@ -214,3 +236,49 @@ async def test_bad_page_arguments_are_invalid(
             page_size=size,
             page_token=token,
         )
+
+
+async def test_concurrent_creates_share_statements(
+    invoice_app: InvoiceApp, business: Tenant
+) -> None:
+    before = invoice_app.creator.statements
+    results = await asyncio.gather(
+        *(
+            invoices.create_invoice(
+                invoice_app.autocommit_unit_of_work(),
+                invoice_app.creator,
+                business.business_id,
+                DRAFT,
+            )
+            for _ in range(40)
+        )
+    )
+    assert len({r.invoice.invoice_id for r in results}) == 40
+    assert all(r.invoice.id is not None for r in results)
+    assert invoice_app.creator.statements - before < 40
+
+
+async def test_a_row_the_database_refuses_fails_alone_in_its_batch(
+    invoice_app: InvoiceApp, business: Tenant, database_url: str
+) -> None:
+    no_such_business = 987_654_321
+    results = await asyncio.gather(
+        *(
+            invoices.create_invoice(
+                invoice_app.autocommit_unit_of_work(),
+                invoice_app.creator,
+                no_such_business if i == 3 else business.business_id,
+                DRAFT,
+            )
+            for i in range(8)
+        ),
+        return_exceptions=True,
+    )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert len(failures) == 1 and isinstance(results[3], BaseException)
+    saved = [r.invoice.invoice_id for r in results if isinstance(r, invoices.Created)]
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM invoices WHERE invoice_id = ANY(%s)", (saved,)
+        ).fetchone()
+    assert found is not None and found[0] == 7

@@ -37,6 +37,7 @@ async def test_sweeper_requeues_a_stuck_render_once(
 ) -> None:
     created = await invoices.create_invoice(
         invoice_app.autocommit_unit_of_work(),
+        invoice_app.creator,
         business.business_id,
         InvoiceDraft(customer_name="Stuck", amount="10"),
     )
@@ -70,6 +71,7 @@ async def test_purge_removes_only_expired_keys(
     for key in ("purge-test-old", "purge-test-new"):
         await invoices.create_invoice(
             invoice_app.autocommit_unit_of_work(),
+            invoice_app.creator,
             business.business_id,
             InvoiceDraft(customer_name="Keyed", amount="10"),
             idempotency_key=key,

@@ -21,7 +21,7 @@ def test_view_formats_lines_and_totals_in_the_invoice_currency() -> None:
 
 def test_view_gives_issue_and_due_dates_and_what_is_due_by_when() -> None:
     view = invoice_view(sample_invoice())
-    assert view.facts == (("Issue date", "5 March 2025"), ("Due date", "14 April 2025"))
+    assert view.dates == ("Issued 5 March 2025", "Due 14 April 2025")
     assert view.amount_due == "₦1,259,900.00 due 14 April 2025"
 
 
@@ -30,7 +30,7 @@ def test_without_a_due_date_the_amount_is_due_on_receipt() -> None:
     invoice.due_date = ""
     invoice.ClearField("created_at")
     view = invoice_view(invoice)
-    assert view.facts == ()
+    assert view.dates == ()
     assert view.amount_due == "₦1,259,900.00 due on receipt"
 
 

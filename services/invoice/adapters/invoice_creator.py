@@ -1,0 +1,218 @@
+"""Saves new invoices with their render jobs and idempotency keys, many per statement.
+
+Creates that arrive while a statement is in flight wait and go together in the next one
+(group commit): one round trip and one commit for the lot, instead of one each. Each row is
+still all-or-nothing: its invoice, outbox row and key are written by the same statement, and
+a key already held (by an earlier or a concurrent request) writes neither its invoice nor
+its job. A batch that fails is retried row by row, so one bad row never fails its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from services.invoice.service_layer.ports import DuplicateInvoiceNumber, NewInvoice
+
+_CREATE_MANY = """
+WITH input AS (
+  SELECT * FROM unnest(
+    %(invoice_id)b::text[], %(business_id)b::bigint[], %(customer_name)b::text[],
+    %(customer_email)b::text[], %(customer_phone)b::text[], %(currency)b::text[],
+    %(lines)b::jsonb[], %(tax_rate)b::numeric[], %(subtotal)b::numeric[], %(tax)b::numeric[],
+    %(amount)b::numeric[], %(due_date)b::date[], %(notes)b::text[], %(deliver)b::text[],
+    %(created_at)b::timestamptz[], %(queue)b::text[], %(actor)b::text[],
+    %(available_at)b::timestamptz[], %(key)b::text[], %(request_hash)b::text[]
+  ) AS t(invoice_id, business_id, customer_name, customer_email, customer_phone, currency,
+         lines, tax_rate, subtotal, tax, amount, due_date, notes, deliver, created_at, queue,
+         actor, available_at, key, request_hash)
+), k AS (
+  INSERT INTO idempotency_keys (business_id, key, request_hash, invoice_id)
+  SELECT business_id, key, request_hash, invoice_id FROM input WHERE key IS NOT NULL
+  ON CONFLICT (business_id, key) DO NOTHING
+  RETURNING invoice_id
+), inv AS (
+  INSERT INTO invoices (invoice_id, business_id, customer_name, customer_email,
+    customer_phone, currency, lines, tax_rate, subtotal, tax, amount, due_date, notes,
+    deliver, status, pdf_status, pdf_generation, pdf_attempts, pdf_updated_at, created_at,
+    updated_at)
+  SELECT invoice_id, business_id, customer_name, customer_email, customer_phone, currency,
+    lines, tax_rate, subtotal, tax, amount, due_date, notes,
+    CASE WHEN deliver = '' THEN '{}'::varchar[] ELSE string_to_array(deliver, ',') END,
+    'pending', 'pending', 1, 0, created_at, created_at, created_at
+  FROM input WHERE key IS NULL OR invoice_id IN (SELECT invoice_id FROM k)
+  RETURNING id, invoice_id, pdf_generation
+), job AS (
+  INSERT INTO outbox (queue, actor, payload, available_at)
+  SELECT input.queue, input.actor,
+    jsonb_build_object('invoice_pk', inv.id, 'invoice_id', inv.invoice_id,
+                       'generation', inv.pdf_generation),
+    input.available_at
+  FROM inv JOIN input USING (invoice_id)
+)
+SELECT invoice_id, id FROM inv
+"""
+
+
+def _columns(rows: list[NewInvoice]) -> dict[str, list[Any]]:
+    """The statement's parameters: one array per column, one element per invoice.
+
+    They go in binary (`%(name)b`): text arrays would be escaped element by element.
+    """
+    columns: dict[str, list[Any]] = {name: [] for name in _PARAMS}
+    for row in rows:
+        inv = row.invoice
+        values = (
+            inv.invoice_id,
+            inv.business_id,
+            inv.customer_name,
+            inv.customer_email,
+            inv.customer_phone,
+            inv.currency,
+            Jsonb([_line_json(line) for line in inv.lines], dumps=_dumps),
+            inv.tax_rate,
+            inv.subtotal,
+            inv.tax,
+            inv.amount,
+            inv.due_date,
+            inv.notes,
+            ",".join(inv.deliver),
+            inv.created_at,
+            row.queue,
+            row.actor,
+            row.job_available_at,
+            row.key,
+            row.request_hash,
+        )
+        for name, value in zip(_PARAMS, values, strict=True):
+            columns[name].append(value)
+    return columns
+
+
+_PARAMS = (
+    "invoice_id",
+    "business_id",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "currency",
+    "lines",
+    "tax_rate",
+    "subtotal",
+    "tax",
+    "amount",
+    "due_date",
+    "notes",
+    "deliver",
+    "created_at",
+    "queue",
+    "actor",
+    "available_at",
+    "key",
+    "request_hash",
+)
+
+
+def _line_json(line: Any) -> dict[str, str]:
+    return {
+        "description": line.description,
+        "quantity": str(line.quantity),
+        "unit_price": str(line.unit_price),
+        "amount": str(line.amount),
+    }
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class BatchingInvoiceCreator:
+    """Group commit of new invoices over a psycopg pool in autocommit mode."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool, *, max_batch: int = 128, max_in_flight: int = 2
+    ) -> None:
+        self._pool = pool
+        self._max_batch = max_batch
+        self._max_in_flight = max_in_flight
+        self._pending: list[tuple[NewInvoice, asyncio.Future[bool]]] = []
+        self._in_flight = 0
+        self._opened = False
+        self._open_lock = asyncio.Lock()
+        self.statements = 0
+
+    async def save(self, new: NewInvoice) -> bool:
+        """Save it (setting `invoice.id`); False when its idempotency key was already held."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((new, future))
+        if self._in_flight < self._max_in_flight:
+            self._in_flight += 1
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._write(batch)
+        finally:
+            self._in_flight -= 1
+
+    async def _write(self, batch: list[tuple[NewInvoice, asyncio.Future[bool]]]) -> None:
+        try:
+            saved = await self._execute([row for row, _ in batch])
+        except (psycopg.Error, OSError) as exc:
+            if len(batch) > 1:
+                for item in batch:  # find the row at fault; the others still land
+                    await self._write([item])
+                return
+            _, future = batch[0]
+            if not future.done():
+                future.set_exception(_translate(exc))
+            return
+        for row, future in batch:
+            pk = saved.get(row.invoice.invoice_id)
+            if pk is not None:
+                row.invoice.id = pk
+            if not future.done():
+                future.set_result(pk is not None)
+
+    async def _execute(self, rows: list[NewInvoice]) -> dict[str, int]:
+        if not self._opened:
+            async with self._open_lock:
+                if not self._opened:
+                    await self._pool.open()
+                    self._opened = True
+        self.statements += 1
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_CREATE_MANY, _columns(rows))
+            return {invoice_id: pk for invoice_id, pk in await cursor.fetchall()}
+
+    async def close(self) -> None:
+        if self._opened:
+            await self._pool.close()
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, pg_errors.UniqueViolation) and "invoice_id" in str(exc):
+        return DuplicateInvoiceNumber(str(exc))
+    return exc
+
+
+def create_pool(database_url: str, size: int) -> AsyncConnectionPool:
+    """An autocommit pool for the batched writes (opened by the caller)."""
+    conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    return AsyncConnectionPool(
+        conninfo,
+        min_size=size,
+        max_size=size,
+        kwargs={"autocommit": True},
+        open=False,
+    )
