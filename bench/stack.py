@@ -41,6 +41,17 @@ class Stack:
     def pid(self, role: str) -> int:
         return self.processes[role].pid
 
+    def start(self, role: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        """Start one more process of a role (`worker` or `serve ROLE`)."""
+        argv = ["worker", *args] if role == "worker" else ["serve", role, *args]
+        proc = _suoops(
+            argv, {**self.env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.processes[role] = proc
+        if role == "renderer":
+            _wait_port(int(self.env["RENDERER_GRPC_ADDR"].rsplit(":", 1)[1]), proc)
+        return proc
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -67,6 +78,23 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) 
 
 
 @contextmanager
+def s3_server() -> Iterator[str]:
+    """A moto S3 server in its own process (so it does not share the benchmark's GIL)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextmanager
 def running_stack(
     roles: tuple[str, ...] = ("invoice", "gateway"), **extra_env: str
 ) -> Iterator[Stack]:
@@ -82,6 +110,8 @@ def running_stack(
         "DATABASE_URL": url,
         "INVOICE_GRPC_ADDR": f"127.0.0.1:{free_port()}",
         "GATEWAY_PORT": str(free_port()),
+        "RENDERER_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "WORKER_METRICS_PORT": str(free_port()),
         "INTERNAL_TOKEN": uuid.uuid4().hex,
         "LOG_LEVEL": "WARNING",
         **extra_env,
@@ -100,11 +130,16 @@ def running_stack(
             text=True,
         ).stdout.strip()
         for role in roles:
-            stack.processes[role] = _suoops(["serve", role], env)
+            argv = ["worker"] if role == "worker" else ["serve", role]
+            stack.processes[role] = _suoops(argv, env)
         if "invoice" in roles:
             _wait_port(int(env["INVOICE_GRPC_ADDR"].rsplit(":", 1)[1]), stack.processes["invoice"])
         if "gateway" in roles:
             _wait_port(int(env["GATEWAY_PORT"]), stack.processes["gateway"])
+        if "renderer" in roles:
+            _wait_port(
+                int(env["RENDERER_GRPC_ADDR"].rsplit(":", 1)[1]), stack.processes["renderer"]
+            )
         yield stack
     finally:
         for proc in stack.processes.values():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 # Wide enough that no product or sum of allowed inputs is ever rounded by the context itself.
@@ -26,34 +26,39 @@ def parse_decimal(text: str) -> Decimal:
     return value
 
 
+_STEPS = {places: Decimal(1).scaleb(-places) for places in range(0, 7)}
+_HUNDRED = Decimal(100)
+
+
 def has_at_most_places(value: Decimal, places: int) -> bool:
     """True when the value needs no more than `places` decimal places (1.500 needs one)."""
-    with localcontext(_CONTEXT):
-        return value == value.quantize(Decimal(1).scaleb(-places))
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -places:
+        return True
+    return value == value.quantize(_STEPS[places], context=_CONTEXT)
 
 
 def round_money(value: Decimal) -> Decimal:
     """Round half-up to cents."""
-    with localcontext(_CONTEXT):
-        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP, context=_CONTEXT)
 
 
 def multiply(a: Decimal, b: Decimal) -> Decimal:
     """Exact product."""
-    with localcontext(_CONTEXT):
-        return a * b
+    return _CONTEXT.multiply(a, b)
 
 
 def percent_of(value: Decimal, rate: Decimal) -> Decimal:
     """`rate` percent of `value`, rounded half-up to cents."""
-    with localcontext(_CONTEXT):
-        return round_money(value * rate / 100)
+    return round_money(_CONTEXT.divide(_CONTEXT.multiply(value, rate), _HUNDRED))
 
 
 def total(values: list[Decimal]) -> Decimal:
     """Exact sum."""
-    with localcontext(_CONTEXT):
-        return sum(values, Decimal(0))
+    result = Decimal(0)
+    for value in values:
+        result = _CONTEXT.add(result, value)
+    return result
 
 
 def format_money(value: Decimal) -> str:

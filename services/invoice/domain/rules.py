@@ -166,7 +166,7 @@ def check_invoice(draft: InvoiceDraft) -> CheckedInvoice:
 
     subtotal = money.total([line.amount for line in lines])
     tax = money.percent_of(subtotal, tax_rate)
-    grand_total = subtotal + tax
+    grand_total = money.total([subtotal, tax])
     if not errors.items:
         if grand_total > MAX_MONEY:
             errors.add("amount", f"the total must be at most {money.format_money(MAX_MONEY)}")
