@@ -20,7 +20,6 @@ from services.renderer.formatting import (
 class LineView:
     """One row of the lines table."""
 
-    number: int
     description: str
     quantity: str
     unit_price: str
@@ -70,13 +69,12 @@ def invoice_view(invoice: invoice_pb2.Invoice) -> InvoiceView:
     currency = invoice.currency.strip().upper() or "NGN"
     lines = tuple(
         LineView(
-            number=index,
             description=line.description,
             quantity=format_quantity(line.quantity),
             unit_price=format_money(line.unit_price, currency),
             amount=format_money(line.amount, currency),
         )
-        for index, line in enumerate(invoice.lines, start=1)
+        for line in invoice.lines
     )
     issued_on = _issued_on(invoice)
     due_on = _due_on(invoice.due_date)

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from pypdf import PdfReader
+from weasyprint import CSS, HTML
 
 from services.renderer import pdf as pdf_module
 from services.renderer.pdf import InvoicePdfRenderer, TemplateError
@@ -163,3 +164,32 @@ def test_template_failure_raises_template_error(
     monkeypatch.setattr(renderer, "_template", broken)
     with pytest.raises(TemplateError):
         renderer.render(sample_invoice())
+
+
+def test_weasyprint_applies_the_renderers_own_user_agent_stylesheet(
+    renderer: InvoicePdfRenderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hook is private WeasyPrint API: this fails if an upgrade stops calling it.
+    calls: list[bool] = []
+    original = pdf_module._InvoiceHtml._ua_stylesheets
+
+    def recording(self: pdf_module._InvoiceHtml, forms: bool = False) -> list[CSS]:
+        calls.append(forms)
+        return original(self, forms)
+
+    monkeypatch.setattr(pdf_module._InvoiceHtml, "_ua_stylesheets", recording)
+    renderer.render(sample_invoice())
+    assert calls
+
+
+def test_own_user_agent_stylesheet_lays_out_like_weasyprints(
+    renderer: InvoicePdfRenderer,
+) -> None:
+    invoice = sample_invoice(lines=60)
+    with_weasyprints = HTML(
+        string=renderer.render_html(invoice),
+        base_url=pdf_module.BASE_URL,
+        url_fetcher=BundleUrlFetcher.from_files(pdf_module.bundled_assets()),
+    ).write_pdf(stylesheets=[renderer._stylesheet], font_config=renderer._font_config)
+    assert with_weasyprints is not None
+    assert page_texts(renderer.render(invoice)) == page_texts(with_weasyprints)

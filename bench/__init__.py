@@ -1,0 +1,1 @@
+"""Benchmarks: each module runnable with `python -m bench.NAME`, printing a table."""
