@@ -113,7 +113,7 @@ def running_stack(
         "RENDERER_GRPC_ADDR": f"127.0.0.1:{free_port()}",
         "WORKER_METRICS_PORT": str(free_port()),
         "INTERNAL_TOKEN": uuid.uuid4().hex,
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         **extra_env,
     }
     stack = Stack(url, env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from gateway.app import create_app
+from services.common.runtime import freeze_startup_heap
 from services.common.settings import Settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -33,4 +34,6 @@ def build_server(settings: Settings) -> uvicorn.Server:
 
 def serve(settings: Settings) -> None:
     """Serve the gateway in the foreground; uvicorn stops gracefully on SIGINT and SIGTERM."""
-    build_server(settings).run()
+    server = build_server(settings)
+    freeze_startup_heap()
+    server.run()

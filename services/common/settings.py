@@ -39,6 +39,8 @@ class Settings:
 
     database_url: str | None = _env("DATABASE_URL", secret=True)
     db_pool_size: int = _env("DB_POOL_SIZE", default=16)
+    # How long a new invoice waits for others to share its INSERT statement (group commit).
+    create_batch_linger_ms: float = _env("CREATE_BATCH_LINGER_MS", default=2.0)
     redis_url: str | None = _env("REDIS_URL", secret=True)
     redis_ssl_cert_reqs: str | None = _env("REDIS_SSL_CERT_REQS")
     redis_ssl_ca_certs: str | None = _env("REDIS_SSL_CA_CERTS")

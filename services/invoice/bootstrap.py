@@ -89,7 +89,10 @@ def build_app(settings: Settings) -> InvoiceApp:
     autocommit = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     authenticator = Authenticator(lambda: UnitOfWork(autocommit))
     # New invoices go through their own small pool: a few connections carry every batch.
-    creator = BatchingInvoiceCreator(create_pool(settings.database_url, CREATOR_POOL_SIZE))
+    creator = BatchingInvoiceCreator(
+        create_pool(settings.database_url, CREATOR_POOL_SIZE),
+        linger_seconds=settings.create_batch_linger_ms / 1000,
+    )
     s3 = create_s3_client(settings)
     app = InvoiceApp(settings, engine, sessions, autocommit, authenticator, creator, s3)
     if settings.redis_url:

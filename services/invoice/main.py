@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable
 
 from services.common.logging import configure_logging
+from services.common.runtime import freeze_startup_heap
 from services.common.settings import Settings
 from services.invoice.background import run_background_tasks
 from services.invoice.bootstrap import build_app
@@ -32,10 +33,14 @@ async def _serve(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
+    freeze_startup_heap()
     background = asyncio.create_task(run_background_tasks(app, stop))
     log.info("invoice service listening", extra={"address": settings.invoice_grpc_addr})
     await stop.wait()
-    log.info("invoice service stopping")
+    log.info(
+        "invoice service stopping",
+        extra={"created_rows": app.creator.rows, "create_statements": app.creator.statements},
+    )
     await server.stop(SHUTDOWN_GRACE_SECONDS)
     await background
     await app.close()

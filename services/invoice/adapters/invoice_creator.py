@@ -1,7 +1,8 @@
 """Saves new invoices with their render jobs and idempotency keys, many per statement.
 
-Creates that arrive while a statement is in flight wait and go together in the next one
-(group commit): one round trip and one commit for the lot, instead of one each. Each row is
+Creates that arrive while a statement is in flight, or within a short linger before it,
+go together in one statement (group commit): one round trip and one commit for the lot,
+instead of one each. Each row is
 still all-or-nothing: its invoice, outbox row and key are written by the same statement, and
 a key already held (by an earlier or a concurrent request) writes neither its invoice nor
 its job. A batch that fails is retried row by row, so one bad row never fails its neighbours.
@@ -136,9 +137,15 @@ class BatchingInvoiceCreator:
     """Group commit of new invoices over a psycopg pool in autocommit mode."""
 
     def __init__(
-        self, pool: AsyncConnectionPool, *, max_batch: int = 128, max_in_flight: int = 2
+        self,
+        pool: AsyncConnectionPool,
+        *,
+        max_batch: int = 128,
+        max_in_flight: int = 1,
+        linger_seconds: float = 0.002,
     ) -> None:
         self._pool = pool
+        self._linger = linger_seconds
         self._max_batch = max_batch
         self._max_in_flight = max_in_flight
         self._pending: list[tuple[NewInvoice, asyncio.Future[bool]]] = []
@@ -146,6 +153,7 @@ class BatchingInvoiceCreator:
         self._opened = False
         self._open_lock = asyncio.Lock()
         self.statements = 0
+        self.rows = 0
 
     async def save(self, new: NewInvoice) -> bool:
         """Save it (setting `invoice.id`); False when its idempotency key was already held."""
@@ -159,6 +167,8 @@ class BatchingInvoiceCreator:
     async def _drain(self) -> None:
         try:
             while self._pending:
+                if self._linger and len(self._pending) < self._max_batch:
+                    await asyncio.sleep(self._linger)
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
                 await self._write(batch)
@@ -191,6 +201,7 @@ class BatchingInvoiceCreator:
                     await self._pool.open()
                     self._opened = True
         self.statements += 1
+        self.rows += len(rows)
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_CREATE_MANY, _columns(rows))
             return {invoice_id: pk for invoice_id, pk in await cursor.fetchall()}
