@@ -10,6 +10,7 @@ import importlib
 import logging
 import multiprocessing
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -46,9 +47,16 @@ def load_factory(path: str) -> Callable[[], Renderer]:
     return factory
 
 
+WARM_MODULE = "services.renderer.warm_renderer"
+
+
 def _child_main(conn: Connection, factory_path: str) -> None:
-    """A render process: build the renderer once, then answer render requests until EOF."""
-    renderer = load_factory(factory_path)()
+    """A render process: take the fork server's warm renderer (or build one), then answer
+    render requests until EOF."""
+    warm = sys.modules.get(WARM_MODULE)
+    renderer = getattr(warm, "RENDERER", None)
+    if renderer is None or getattr(warm, "FACTORY_PATH", None) != factory_path:
+        renderer = load_factory(factory_path)()
     permanent = _permanent_errors(factory_path)
     while True:
         try:
@@ -93,7 +101,7 @@ class RenderChild:
                 raise RenderTimeout(f"render killed after its hard limit of {hard_limit:g}s")
         try:
             status, value = self.conn.recv()
-        except EOFError as exc:
+        except (EOFError, OSError) as exc:  # the pipe closed or was reset: the child is gone
             self.kill()
             raise RenderError("the render process died") from exc
         self.renders += 1
@@ -130,9 +138,13 @@ class RenderPool:
         soft_limit: float,
         hard_limit: float,
         max_renders_per_child: int,
-        start_method: str = "spawn",
+        start_method: str = "forkserver",
     ) -> None:
+        # Render processes fork from a single-threaded server that preloaded a warm renderer:
+        # safe (this process has gRPC and worker threads; a plain fork of it is not) and fast.
         self._context = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            self._context.set_forkserver_preload([WARM_MODULE])
         self._factory_path = factory_path
         self._soft = soft_limit
         self._hard = hard_limit

@@ -1,0 +1,48 @@
+"""The render process pool: recycling after N renders, replacement after a death, real PDFs."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from services.renderer import samples
+from services.renderer.render_pool import RenderError, RenderPool
+
+pytestmark = pytest.mark.integration
+
+FACTORY = "services.renderer.pdf:InvoicePdfRenderer"
+
+
+@pytest.fixture
+def pool() -> Iterator[RenderPool]:
+    pool = RenderPool(1, FACTORY, soft_limit=30, hard_limit=60, max_renders_per_child=2)
+    yield pool
+    pool.close()
+
+
+def test_render_processes_are_recycled_after_the_configured_number_of_renders(
+    pool: RenderPool,
+) -> None:
+    invoice = samples.sample_invoice()
+    pids = []
+    for _ in range(5):
+        assert pool.render(invoice).startswith(b"%PDF-")
+        pids.append(pool.pids()[0])
+    # A process is replaced right after its second render: the idle one after each render
+    # is 2, 2, 3, 3 ... counting from the first.
+    assert len(set(pids)) == 3
+    assert pool.children_started == 3
+
+
+def test_a_render_process_that_dies_is_replaced(pool: RenderPool) -> None:
+    invoice = samples.sample_invoice()
+    pool.render(invoice)
+    victim = pool.pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    with pytest.raises(RenderError):
+        pool.render(invoice)
+    assert pool.pids() and pool.pids()[0] != victim
+    assert pool.render(invoice).startswith(b"%PDF-")
