@@ -13,17 +13,20 @@ from services.common.queues import PDF_GENERATION
 from services.common.s3 import create_s3_client, presigned_get_url
 from services.common.settings import Settings
 from services.invoice.adapters.database import create_async_db, session_factory
-from services.invoice.adapters.invoice_creator import BatchingInvoiceCreator, create_pool
+from services.invoice.adapters.invoice_creator import BatchingInvoiceCreator
 from services.invoice.adapters.job_publisher import DramatiqPublisher
 from services.invoice.adapters.orm import start_mappers
 from services.invoice.adapters.outbox_relay import OutboxRelay
+from services.invoice.adapters.pdf_state_store import PdfStateStore
+from services.invoice.adapters.pg_pool import LazyPool
 from services.invoice.adapters.renderer_client import RendererClient
 from services.invoice.domain.model import Invoice, PdfStatus
 from services.invoice.service_layer.auth import Authenticator
 from services.invoice.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-CREATOR_POOL_SIZE = 4
+# Connections for the hot statements: the create batches and the render callbacks.
+FAST_POOL_SIZE = 6
 
 
 @dataclass
@@ -36,6 +39,8 @@ class InvoiceApp:
     autocommit_sessions: async_sessionmaker[AsyncSession]
     authenticator: Authenticator
     creator: BatchingInvoiceCreator
+    pdf_states: PdfStateStore
+    pg_pool: LazyPool
     s3: Any
     publisher: DramatiqPublisher | None = None
     relay: OutboxRelay | None = None
@@ -75,7 +80,7 @@ class InvoiceApp:
     async def close(self) -> None:
         if self.renderer is not None:
             await self.renderer.close()
-        await self.creator.close()
+        await self.pg_pool.close()
         await self.engine.dispose()
 
 
@@ -89,12 +94,20 @@ def build_app(settings: Settings) -> InvoiceApp:
     autocommit = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     authenticator = Authenticator(lambda: UnitOfWork(autocommit))
     # New invoices go through their own small pool: a few connections carry every batch.
-    creator = BatchingInvoiceCreator(
-        create_pool(settings.database_url, CREATOR_POOL_SIZE),
-        linger_seconds=settings.create_batch_linger_ms / 1000,
-    )
+    pg_pool = LazyPool(settings.database_url, FAST_POOL_SIZE)
+    creator = BatchingInvoiceCreator(pg_pool, linger_seconds=settings.create_batch_linger_ms / 1000)
     s3 = create_s3_client(settings)
-    app = InvoiceApp(settings, engine, sessions, autocommit, authenticator, creator, s3)
+    app = InvoiceApp(
+        settings,
+        engine,
+        sessions,
+        autocommit,
+        authenticator,
+        creator,
+        PdfStateStore(pg_pool),
+        pg_pool,
+        s3,
+    )
     if settings.redis_url:
         # Imported here: the job expander needs the entry points' message translation.
         from services.invoice.entrypoints.render_jobs import expand_jobs

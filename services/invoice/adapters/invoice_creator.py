@@ -17,8 +17,8 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
+from services.invoice.adapters.pg_pool import LazyPool
 from services.invoice.service_layer.ports import DuplicateInvoiceNumber, NewInvoice
 
 _CREATE_MANY = """
@@ -138,7 +138,7 @@ class BatchingInvoiceCreator:
 
     def __init__(
         self,
-        pool: AsyncConnectionPool,
+        pool: LazyPool,
         *,
         max_batch: int = 128,
         max_in_flight: int = 1,
@@ -150,8 +150,6 @@ class BatchingInvoiceCreator:
         self._max_in_flight = max_in_flight
         self._pending: list[tuple[NewInvoice, asyncio.Future[bool]]] = []
         self._in_flight = 0
-        self._opened = False
-        self._open_lock = asyncio.Lock()
         self.statements = 0
         self.rows = 0
 
@@ -195,35 +193,14 @@ class BatchingInvoiceCreator:
                 future.set_result(pk is not None)
 
     async def _execute(self, rows: list[NewInvoice]) -> dict[str, int]:
-        if not self._opened:
-            async with self._open_lock:
-                if not self._opened:
-                    await self._pool.open()
-                    self._opened = True
         self.statements += 1
         self.rows += len(rows)
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_CREATE_MANY, _columns(rows))
             return {invoice_id: pk for invoice_id, pk in await cursor.fetchall()}
 
-    async def close(self) -> None:
-        if self._opened:
-            await self._pool.close()
-
 
 def _translate(exc: Exception) -> Exception:
     if isinstance(exc, pg_errors.UniqueViolation) and "invoice_id" in str(exc):
         return DuplicateInvoiceNumber(str(exc))
     return exc
-
-
-def create_pool(database_url: str, size: int) -> AsyncConnectionPool:
-    """An autocommit pool for the batched writes (opened by the caller)."""
-    conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    return AsyncConnectionPool(
-        conninfo,
-        min_size=size,
-        max_size=size,
-        kwargs={"autocommit": True},
-        open=False,
-    )

@@ -32,7 +32,7 @@ class RenderCallbackServicer(render_callback_pb2_grpc.RenderCallbackServiceServi
     ) -> pb.StartRenderResponse:
         require_internal(context, self._app.settings.internal_token)
         applied, wanted = await renders.start_render(
-            self._app.unit_of_work(), request.invoice_id, request.generation
+            self._app.pdf_states, request.invoice_id, request.generation
         )
         return pb.StartRenderResponse(applied=applied, render=wanted)
 
@@ -41,7 +41,7 @@ class RenderCallbackServicer(render_callback_pb2_grpc.RenderCallbackServiceServi
     ) -> pb.CompleteRenderResponse:
         require_internal(context, self._app.settings.internal_token)
         applied, _ = await renders.complete_render(
-            self._app.unit_of_work(),
+            self._app.pdf_states,
             request.invoice_id,
             RenderedPdf(request.generation, request.storage_key, request.checksum_sha256),
         )
@@ -52,7 +52,7 @@ class RenderCallbackServicer(render_callback_pb2_grpc.RenderCallbackServiceServi
     ) -> pb.FailRenderResponse:
         require_internal(context, self._app.settings.internal_token)
         applied, _ = await renders.fail_render(
-            self._app.unit_of_work(),
+            self._app.pdf_states,
             request.invoice_id,
             generation=request.generation,
             error=request.error,

@@ -89,7 +89,7 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
                     request, self._app.settings.sync_render_timeout_seconds
                 )
                 _, invoice = await renders.complete_render(
-                    self._app.unit_of_work(),
+                    self._app.pdf_states,
                     invoice.invoice_id,
                     RenderedPdf(
                         invoice.pdf_generation, rendered.storage_key, rendered.checksum_sha256

@@ -31,3 +31,13 @@ class InvoiceCreator(Protocol):
     async def save(self, new: NewInvoice) -> bool:
         """Save (setting `invoice.id`); False when the idempotency key was already held."""
         ...
+
+
+class PdfStates(Protocol):
+    """Reads an invoice and writes back its PDF state if it is unchanged since the read."""
+
+    async def load(self, invoice_id: str) -> Invoice | None: ...
+
+    async def save_pdf_state(
+        self, invoice: Invoice, was_generation: int, was_status: str, was_attempts: int
+    ) -> bool: ...

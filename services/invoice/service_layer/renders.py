@@ -7,10 +7,14 @@ from datetime import datetime
 
 from services.common.queues import PDF_GENERATION
 from services.invoice.domain import model
-from services.invoice.domain.errors import NotFound
+from services.invoice.domain.errors import NotFound, Unavailable
 from services.invoice.domain.model import Invoice, RenderedPdf
 from services.invoice.service_layer.invoices import RENDER_ACTOR, utc_now
+from services.invoice.service_layer.ports import PdfStates
 from services.invoice.service_layer.unit_of_work import UnitOfWork
+
+# Concurrent changes to one invoice's PDF state are rare; after this many, give up.
+MAX_RACES = 5
 
 
 def render_job_payload(invoice: Invoice) -> dict[str, object]:
@@ -22,22 +26,33 @@ def render_job_payload(invoice: Invoice) -> dict[str, object]:
     }
 
 
-async def complete_render(
-    uow: UnitOfWork, invoice_id: str, pdf: RenderedPdf, clock: Callable[[], datetime] = utc_now
+async def _change_pdf_state(
+    store: PdfStates, invoice_id: str, change: Callable[[Invoice], bool]
 ) -> tuple[bool, Invoice]:
-    """Record a stored PDF; a duplicate or stale report changes nothing (returns False)."""
-    async with uow:
-        invoice = await uow.invoices.get_for_update(invoice_id)
+    """Apply a domain change to the invoice's PDF state, again on fresh data after a race."""
+    for _ in range(MAX_RACES):
+        invoice = await store.load(invoice_id)
         if invoice is None:
             raise NotFound(f"no invoice {invoice_id}")
-        applied = model.complete_render(invoice, pdf, clock())
-        if applied:
-            await uow.commit()
-    return applied, invoice
+        was = (invoice.pdf_generation, invoice.pdf_status, invoice.pdf_attempts)
+        if not change(invoice):
+            return False, invoice
+        if await store.save_pdf_state(invoice, *was):
+            return True, invoice
+    raise Unavailable(f"the PDF state of {invoice_id} kept changing; try again")
+
+
+async def complete_render(
+    store: PdfStates, invoice_id: str, pdf: RenderedPdf, clock: Callable[[], datetime] = utc_now
+) -> tuple[bool, Invoice]:
+    """Record a stored PDF; a duplicate or stale report changes nothing (returns False)."""
+    return await _change_pdf_state(
+        store, invoice_id, lambda invoice: model.complete_render(invoice, pdf, clock())
+    )
 
 
 async def fail_render(
-    uow: UnitOfWork,
+    store: PdfStates,
     invoice_id: str,
     *,
     generation: int,
@@ -47,30 +62,23 @@ async def fail_render(
     clock: Callable[[], datetime] = utc_now,
 ) -> tuple[bool, Invoice]:
     """Record a failed attempt; the final one moves the invoice to failed."""
-    async with uow:
-        invoice = await uow.invoices.get_for_update(invoice_id)
-        if invoice is None:
-            raise NotFound(f"no invoice {invoice_id}")
-        applied = model.fail_render(invoice, generation, error, attempts, final, clock())
-        if applied:
-            await uow.commit()
-    return applied, invoice
+    return await _change_pdf_state(
+        store,
+        invoice_id,
+        lambda invoice: model.fail_render(invoice, generation, error, attempts, final, clock()),
+    )
 
 
 async def start_render(
-    uow: UnitOfWork, invoice_id: str, generation: int, clock: Callable[[], datetime] = utc_now
+    store: PdfStates, invoice_id: str, generation: int, clock: Callable[[], datetime] = utc_now
 ) -> tuple[bool, bool]:
     """Mark the generation as rendering (a worker picked it up).
 
     Returns whether the state changed, and whether the render is still wanted.
     """
-    async with uow:
-        invoice = await uow.invoices.get_for_update(invoice_id)
-        if invoice is None:
-            raise NotFound(f"no invoice {invoice_id}")
-        applied = model.start_render(invoice, generation, clock())
-        if applied:
-            await uow.commit()
+    applied, invoice = await _change_pdf_state(
+        store, invoice_id, lambda invoice: model.start_render(invoice, generation, clock())
+    )
     return applied, model.wants_render(invoice, generation)
 
 

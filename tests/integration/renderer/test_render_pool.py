@@ -31,8 +31,8 @@ def test_render_processes_are_recycled_after_the_configured_number_of_renders(
     for _ in range(5):
         assert pool.render(invoice).startswith(b"%PDF-")
         pids.append(pool.pids()[0])
-    # A process is replaced right after its second render: the idle one after each render
-    # is 2, 2, 3, 3 ... counting from the first.
+    # Each process serves two renders and is replaced: the idle process after renders 1 to 5
+    # is the 1st, 2nd, 2nd, 3rd, 3rd.
     assert len(set(pids)) == 3
     assert pool.children_started == 3
 
