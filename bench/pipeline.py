@@ -125,7 +125,7 @@ def main() -> None:
             AWS_SECRET_ACCESS_KEY="bench",
             RENDER_PROCESSES=args.render_processes,
             WORKER_THREADS=str(int(args.render_processes) + 2),
-            WORKER_POLL_MS="10",
+            WORKER_POLL_MS="50",
             WORKER_MAX_TASKS_PER_CHILD="100",
         ) as stack,
     ):
