@@ -1,0 +1,131 @@
+"""Where the CPU goes: per-process CPU time per create, or per PDF, on real processes.
+
+Run: .venv/bin/python -m bench.cpu_by_process creates [--path rest|grpc]
+     .venv/bin/python -m bench.cpu_by_process pipeline [--invoices 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+
+import psutil
+import redis
+
+from bench.load import grpc_creates, rest_creates
+from bench.pipeline import REDIS_URL, create_many, wait_all_ready
+from bench.stack import Stack, running_stack, s3_server
+from bench.table import print_table
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (render processes included)."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def services_cpu() -> dict[str, float]:
+    """CPU seconds of the machine's PostgreSQL, Redis and any moto server."""
+    out: dict[str, float] = {}
+    for proc in psutil.process_iter(["username", "cmdline"]):
+        try:
+            cmd = " ".join(proc.info["cmdline"] or [])
+            key = (
+                "postgres"
+                if proc.info["username"] == "postgres"
+                else "redis"
+                if "redis-server" in cmd
+                else "moto"
+                if "moto.server" in cmd
+                else None
+            )
+            if key:
+                times = proc.cpu_times()
+                out[key] = out.get(key, 0.0) + times.user + times.system
+        except psutil.Error:
+            pass
+    return out
+
+
+def snapshot(stack: Stack) -> dict[str, float]:
+    shot = {f"{role} (+children)": tree_cpu(stack.pid(role)) for role in stack.processes}
+    shot.update(services_cpu())
+    own = psutil.Process(os.getpid()).cpu_times()
+    shot["load generator"] = own.user + own.system  # its children are the servers above
+    return shot
+
+
+def report(
+    title: str, unit: str, before: dict[str, float], after: dict[str, float], n: int
+) -> None:
+    rows = [[k, f"{1000 * (after[k] - before.get(k, 0.0)) / n:.2f}"] for k in after]
+    rows.append(["total", f"{1000 * sum(after[k] - before.get(k, 0.0) for k in after) / n:.2f}"])
+    print_table(title, ["process", f"CPU ms per {unit}"], rows)
+
+
+def creates(path: str, total: int) -> None:
+    with running_stack(("invoice", "gateway")) as stack:
+        run = (
+            (lambda n: rest_creates(stack.gateway_url, stack.token, n, 32))
+            if path == "rest"
+            else (lambda n: grpc_creates(stack.invoice_addr, stack.token, n, 32))
+        )
+        asyncio.run(run(300))
+        before = snapshot(stack)
+        result = asyncio.run(run(total))
+        after = snapshot(stack)
+    report(f"{path} creates: {result.per_second:.0f}/s", "create", before, after, total)
+
+
+def pipeline(total: int) -> None:
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    with (
+        s3_server() as s3,
+        running_stack(
+            ("invoice", "worker"),
+            REDIS_URL=REDIS_URL,
+            S3_ENDPOINT_URL=s3,
+            S3_BUCKET=f"bench-{uuid.uuid4().hex[:8]}",
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench",
+            RENDER_PROCESSES="2",
+            WORKER_THREADS="4",
+        ) as stack,
+    ):
+        time.sleep(3)
+        warm, _ = asyncio.run(create_many(stack, 20, 4))
+        wait_all_ready(stack.database_url, warm)
+        before = snapshot(stack)
+        start = time.monotonic()
+        ids, _ = asyncio.run(create_many(stack, total, 32))
+        wait_all_ready(stack.database_url, ids)
+        per_minute = total / (time.monotonic() - start) * 60
+        after = snapshot(stack)
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    report(f"pipeline: {per_minute:.0f} invoices/min", "PDF", before, after, total)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["creates", "pipeline"])
+    parser.add_argument("--path", choices=["rest", "grpc"], default="rest")
+    parser.add_argument("--total", type=int, default=None)
+    args = parser.parse_args()
+    if args.what == "creates":
+        creates(args.path, args.total or 2000)
+    else:
+        pipeline(args.total or 300)
+
+
+if __name__ == "__main__":
+    main()
