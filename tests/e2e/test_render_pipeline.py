@@ -167,3 +167,24 @@ def test_duplicate_and_stale_callbacks_change_nothing(make_stack: Callable[..., 
     after = stack.wait_for_pdf(invoice.invoice_id)
     assert after.pdf_url.split("?")[0] == ready.pdf_url.split("?")[0]
     assert after.error == "" and after.attempts == ready.attempts
+
+
+def test_rest_pdf_status_download_redirect_and_regenerate(make_stack: Callable[..., Stack]) -> None:
+    stack = make_stack(("invoice", "gateway"))  # no worker yet: the PDF cannot be ready
+    headers = {"Authorization": f"Bearer {stack.token}"}
+    with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as http:
+        created = http.post("/invoices/", json={"customer_name": "Ngozi Eze", "amount": "1500"})
+        invoice_id = created.json()["invoice_id"]
+        early = http.get(f"/invoices/{invoice_id}/pdf")
+        stack.start("worker")
+        stack.wait_for_pdf(invoice_id)
+        status = http.get(f"/invoices/{invoice_id}/pdf_status").json()
+        redirect = http.get(f"/invoices/{invoice_id}/pdf", follow_redirects=False)
+        regenerated = http.post(f"/invoices/{invoice_id}/pdf/regenerate")
+    assert early.status_code == 409
+    assert early.json()["error"]["code"] == "failed_precondition"
+    assert status["pdf_status"] == "ready" and status["pdf_url"] and status["attempts"] == 1
+    assert redirect.status_code == 302
+    assert invoice_id in pdf_text(redirect.headers["location"])
+    assert regenerated.status_code == 202 and regenerated.json()["pdf_status"] == "pending"
+    assert "/g2.pdf" in stack.wait_for_pdf(invoice_id).pdf_url
