@@ -142,17 +142,38 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
 
 
 @pytest.fixture(scope="session")
-def redis_url(worker_id: str) -> Iterator[str]:
-    """A Redis database number of this run's own (one per xdist worker), emptied around it."""
+def redis_url() -> Iterator[str]:
+    """A Redis database number this run (this xdist worker) holds alone, emptied around it.
+
+    Numbers 1 to 15 are claimed with SET NX in database 0, so concurrent test runs on one
+    machine never share a queue.
+    """
     import redis
 
-    index = 1 + (int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 8)
-    url = os.environ.get("SUOOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379") + f"/{index}"
+    base = os.environ.get("SUOOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+    claims = redis.Redis.from_url(f"{base}/0")
+    token = uuid.uuid4().hex
+    index = next(
+        (
+            n
+            for n in range(1, 16)
+            if claims.set(f"suoops:test-db-claim:{n}", token, nx=True, ex=7200)
+        ),
+        None,
+    )
+    if index is None:
+        raise RuntimeError("every Redis database number 1-15 is claimed by other test runs")
+    url = f"{base}/{index}"
     client = redis.Redis.from_url(url)
     client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+        if claims.get(f"suoops:test-db-claim:{index}") == token.encode():
+            claims.delete(f"suoops:test-db-claim:{index}")
+        claims.close()
 
 
 @pytest.fixture(scope="session")
