@@ -31,19 +31,34 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A database made for this run (and this xdist worker), migrated, dropped at the end."""
+def create_database() -> str:
+    """A new, migrated database with a fresh name; returns its URL."""
     name = f"suoops_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
         upgrade_to_head(url)
+    except Exception:
+        drop_database(url)
+        raise
+    return url
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A database made for this run (and this xdist worker), migrated, dropped at the end."""
+    url = create_database()
+    try:
         yield url
     finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(url)
 
 
 def make_settings(**env: str) -> Settings:

@@ -16,7 +16,7 @@ from suoops.invoice.v1 import invoice_pb2_grpc
 
 from services.invoice.bootstrap import build_app
 from services.invoice.service_layer import businesses
-from tests.conftest import S3_TEST_CREDENTIALS, make_settings
+from tests.conftest import S3_TEST_CREDENTIALS, create_database, drop_database, make_settings
 from tests.support.processes import ProcessGroup, free_port
 
 ROLE_ARGS = {
@@ -34,6 +34,11 @@ class Stack:
 
     group: ProcessGroup
     env: dict[str, str]
+
+    @property
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
+
     token: str = ""
     business_name: str = ""
     started: list[str] = field(default_factory=list)
@@ -132,22 +137,23 @@ def stack_env(database_url: str, redis_url: str, s3_endpoint: str, **extra: str)
 
 
 @pytest.fixture
-def make_stack(
-    database_url: str, redis_url: str, s3_endpoint: str, tmp_path: Path
-) -> Iterator[object]:
-    """Build stacks inside a test; every process is stopped at the end."""
+def make_stack(redis_url: str, s3_endpoint: str, tmp_path: Path) -> Iterator[object]:
+    """Build stacks inside a test, each on a database of its own (so no earlier test's
+    unpublished jobs land in its queue); every process is stopped and database dropped."""
     import redis
 
     groups: list[ProcessGroup] = []
+    databases: list[str] = []
     # A clean queue for each test: no job of an earlier test's stack is left to pick up.
     redis.Redis.from_url(redis_url).flushdb()
 
     def build(roles: tuple[str, ...], **env: str) -> Stack:
         group = ProcessGroup(tmp_path)
         groups.append(group)
-        stack = Stack(group, stack_env(database_url, redis_url, s3_endpoint, **env))
+        databases.append(create_database())
+        stack = Stack(group, stack_env(databases[-1], redis_url, s3_endpoint, **env))
         stack.business_name = f"Shop {uuid.uuid4().hex[:6]}"
-        stack.token = new_token(database_url, stack.business_name)
+        stack.token = new_token(stack.database_url, stack.business_name)
         for role in roles:
             stack.start(role)
         return stack
@@ -155,3 +161,5 @@ def make_stack(
     yield build
     for group in groups:
         group.stop_all()
+    for url in databases:
+        drop_database(url)
