@@ -15,6 +15,8 @@ COMMANDS = {
     "create-operator": "services.cli.admin:create_operator",
     "serve": "services.cli.serve:run",
     "worker": "services.cli.serve:run_worker",
+    "inspect": "services.cli.inspect:inspect",
+    "retry": "services.cli.inspect:retry",
 }
 
 # role -> "module:function"; each takes the process's Settings and serves until stopped.
@@ -41,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run Dramatiq worker threads and render processes")
     worker.add_argument("--queues", nargs="+", help="queues to consume (default: pdf_generation)")
     worker.add_argument("--threads", type=int, help="worker threads (default: WORKER_THREADS)")
+    inspect = sub.add_parser("inspect", help="show running jobs, queue statistics or failed jobs")
+    inspect.add_argument("what", choices=("active", "stats", "failed"))
+    inspect.add_argument("--json", action="store_true", help="print JSON")
+    retry = sub.add_parser("retry", help="queue failed renders again (new PDF generation)")
+    retry.add_argument("invoice_ids", nargs="*", metavar="INVOICE_ID")
+    retry.add_argument("--failed", action="store_true", help="every render in the dead letters")
+    retry.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 

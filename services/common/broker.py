@@ -11,6 +11,7 @@ from dramatiq.middleware import CurrentMessage, Retries, default_middleware
 
 from services.common.queues import BROKER_NAMESPACE
 from services.common.settings import Settings, SettingsError
+from services.common.task_metrics import TaskMetrics
 
 _CERT_REQS = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
 
@@ -34,6 +35,7 @@ def create_broker(settings: Settings, *, heartbeat_timeout_ms: int | None = None
     """A Redis broker whose Retries middleware uses the configured backoff and limit."""
     middleware = [m() for m in default_middleware if m is not Retries]
     middleware.append(CurrentMessage())
+    middleware.append(TaskMetrics())
     middleware.append(
         Retries(
             max_retries=settings.render_max_retries,

@@ -7,6 +7,8 @@ import logging
 import signal
 from collections.abc import Callable
 
+from prometheus_client import start_http_server
+
 from services.common.logging import configure_logging
 from services.common.runtime import freeze_startup_heap
 from services.common.settings import Settings
@@ -21,6 +23,7 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 def main(settings: Settings) -> None:
     """Serve the invoice API until SIGTERM or SIGINT, then stop gracefully."""
     configure_logging("invoice", settings.log_level)
+    start_http_server(settings.invoice_metrics_port)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(_serve(settings))
 
@@ -41,6 +44,7 @@ async def _serve(settings: Settings) -> None:
         "invoice service stopping",
         extra={"created_rows": app.creator.rows, "create_statements": app.creator.statements},
     )
+    app.events.close()  # open WatchInvoice streams end now instead of holding up the grace
     await server.stop(SHUTDOWN_GRACE_SECONDS)
     await background
     await app.close()

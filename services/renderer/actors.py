@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -16,6 +17,7 @@ from services.common.queues import (
     RENDER_INVOICE_ACTOR,
     RENDER_RETRIES_EXHAUSTED_ACTOR,
 )
+from services.common.render_records import record_error, record_outcome
 from services.common.settings import Settings
 from services.renderer.callbacks import RenderCallbacks
 from services.renderer.pipeline import RenderPipeline
@@ -48,6 +50,7 @@ def register_render_actors(
     broker: RedisBroker, pipeline: RenderPipeline, callbacks: RenderCallbacks, settings: Settings
 ) -> None:
     """Declare the render actors on this broker, bound to this process's pipeline."""
+    notes = _RenderNotes(broker)
 
     def render_invoice(encoded: str) -> None:
         request = decode_request(encoded)
@@ -60,12 +63,15 @@ def register_render_actors(
         try:
             outcome = pipeline.render_and_store(request)
         except PermanentRenderError as exc:
+            notes.failed(invoice_id, str(exc), attempt, final=True)
             callbacks.failed(invoice_id, generation, str(exc), attempt, final=True)
             raise
         except Exception as exc:
+            notes.failed(invoice_id, f"{exc}", attempt, final=False)
             _report_quietly(callbacks, invoice_id, generation, f"{exc}", attempt)
             raise
         callbacks.completed(invoice_id, generation, outcome.stored, outcome.render_seconds)
+        notes.ready()
         log.info(
             "invoice rendered",
             extra={
@@ -78,12 +84,10 @@ def register_render_actors(
     def render_retries_exhausted(message_data: dict[str, Any], retry_info: dict[str, Any]) -> None:
         request = decode_request(message_data["args"][0])
         error = last_error_line(message_data.get("options", {}).get("traceback", ""))
+        attempts = int(retry_info.get("retries", 0)) + 1
+        notes.failed(request.invoice.invoice_id, error, attempts, final=True)
         callbacks.failed(
-            request.invoice.invoice_id,
-            request.generation,
-            error,
-            int(retry_info.get("retries", 0)) + 1,
-            final=True,
+            request.invoice.invoice_id, request.generation, error, attempts, final=True
         )
 
     dramatiq.actor(
@@ -112,3 +116,28 @@ def _report_quietly(
         callbacks.failed(invoice_id, generation, error, attempt, final=False)
     except Exception as exc:
         log.warning("could not report a failed attempt", extra={"error": repr(exc)})
+
+
+class _RenderNotes:
+    """Outcomes and errors noted in Redis for `suoops inspect`; never fails the job."""
+
+    def __init__(self, broker: RedisBroker) -> None:
+        self._client = broker.client
+
+    def ready(self) -> None:
+        self._quietly(lambda: record_outcome(self._client, "ready"))
+
+    def failed(self, invoice_id: str, error: str, attempt: int, *, final: bool) -> None:
+        def note() -> None:
+            record_error(self._client, invoice_id, error, attempt)
+            if final:
+                record_outcome(self._client, "failed")
+
+        self._quietly(note)
+
+    @staticmethod
+    def _quietly(note: Callable[[], None]) -> None:
+        try:
+            note()
+        except Exception as exc:
+            log.warning("could not note a render outcome", extra={"error": repr(exc)})

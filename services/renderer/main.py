@@ -6,6 +6,8 @@ import asyncio
 import logging
 import signal
 
+from prometheus_client import start_http_server
+
 from services.common.logging import configure_logging
 from services.common.settings import Settings
 from services.renderer.assembly import build_pipeline
@@ -21,6 +23,8 @@ def main(settings: Settings) -> None:
     settings.require("internal_token")
     assert settings.internal_token is not None
     pipeline, pool = build_pipeline(settings)
+    # After the render processes' fork server starts, so it inherits no metrics socket.
+    start_http_server(settings.renderer_metrics_port)
     try:
         asyncio.run(_serve(settings, pipeline, settings.internal_token))
     finally:

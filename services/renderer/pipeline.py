@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from suoops.renderer.v1 import renderer_pb2
 
+from services.renderer.render_metrics import PDF_FAILURE, PDF_RENDER_SECONDS, PDF_SUCCESS
 from services.renderer.render_pool import RenderPool
 from services.renderer.storage import PdfStore, StoredPdf, storage_key
 
@@ -28,8 +29,15 @@ class RenderPipeline:
 
     def render_and_store(self, request: renderer_pb2.RenderInvoiceRequest) -> RenderOutcome:
         invoice = request.invoice
-        started = time.perf_counter()
-        pdf = self._pool.render(invoice)
-        seconds = time.perf_counter() - started
-        key = storage_key(invoice.business.business_id, invoice.invoice_id, request.generation)
-        return RenderOutcome(self._store.put_once(key, pdf), seconds)
+        try:
+            started = time.perf_counter()
+            pdf = self._pool.render(invoice)
+            seconds = time.perf_counter() - started
+            PDF_RENDER_SECONDS.observe(seconds)
+            key = storage_key(invoice.business.business_id, invoice.invoice_id, request.generation)
+            stored = self._store.put_once(key, pdf)
+        except Exception:
+            PDF_FAILURE.inc()
+            raise
+        PDF_SUCCESS.inc()
+        return RenderOutcome(stored, seconds)

@@ -11,6 +11,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from suoops.renderer.v1 import renderer_pb2, renderer_pb2_grpc
 
+from services.common.grpc_metrics import RpcMetricsInterceptor
 from services.renderer.pipeline import RenderPipeline
 from services.renderer.render_pool import PermanentRenderError, RenderError, RenderTimeout
 
@@ -51,7 +52,9 @@ async def create_server(
     pipeline: RenderPipeline, internal_token: str, address: str
 ) -> tuple[grpc.aio.Server, int]:
     """The renderer's server with health and reflection; port 0 picks a free port."""
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(
+        interceptors=[RpcMetricsInterceptor()], options=[("grpc.so_reuseport", 0)]
+    )
     renderer_pb2_grpc.add_RendererServiceServicer_to_server(
         RendererServicer(pipeline, internal_token), server
     )

@@ -7,11 +7,12 @@ import signal
 import threading
 
 import dramatiq
-from prometheus_client import start_http_server
+from prometheus_client import REGISTRY, start_http_server
 
-from services.common.broker import create_broker
+from services.common.broker import create_broker, redis_client
 from services.common.logging import configure_logging
-from services.common.queues import PDF_GENERATION
+from services.common.queue_metrics import QueueDepthCollector
+from services.common.queues import ALL_QUEUES, PDF_GENERATION
 from services.common.settings import Settings
 from services.renderer.actors import register_render_actors
 from services.renderer.assembly import build_pipeline
@@ -35,6 +36,13 @@ def main(settings: Settings, queues: list[str] | None = None, threads: int | Non
         register_render_actors(broker, pipeline, callbacks, settings)
     for name in consumed:
         broker.declare_queue(name)
+    # One process (worker threads; render children only render): the default registry
+    # holds this worker's totals, and queue depths are read from Redis at scrape time.
+    REGISTRY.register(
+        QueueDepthCollector(
+            redis_client(settings, socket_timeout=2.0), [q.name for q in ALL_QUEUES]
+        )
+    )
     start_http_server(settings.worker_metrics_port)
     worker = dramatiq.Worker(
         broker,

@@ -14,7 +14,7 @@ from services.invoice.service_layer import maintenance
 
 
 class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):
-    """Runs a periodic job once per period."""
+    """Runs a periodic job once per period, and renders failed PDFs again on request."""
 
     def __init__(self, app: InvoiceApp) -> None:
         self._app = app
@@ -34,3 +34,14 @@ class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):
         if ran:
             self._app.jobs_committed()
         return pb.RunScheduledJobResponse(ran=ran, detail=detail)
+
+    async def RetryFailedRenders(
+        self, request: pb.RetryFailedRendersRequest, context: Context
+    ) -> pb.RetryFailedRendersResponse:
+        require_internal(context, self._app.settings.internal_token)
+        requeued, skipped = await maintenance.retry_failed_renders(
+            self._app.unit_of_work(), list(request.invoice_ids)
+        )
+        if requeued:
+            self._app.jobs_committed()
+        return pb.RetryFailedRendersResponse(requeued=requeued, skipped=skipped)

@@ -14,6 +14,7 @@ from suoops.invoice.v1 import (
     render_callback_pb2_grpc,
 )
 
+from services.common.grpc_metrics import RpcMetricsInterceptor
 from services.invoice.bootstrap import InvoiceApp
 from services.invoice.entrypoints.callback_servicer import RenderCallbackServicer
 from services.invoice.entrypoints.errors import ErrorMappingInterceptor
@@ -30,14 +31,12 @@ SERVICE_NAMES = (
 async def create_server(app: InvoiceApp, address: str) -> tuple[grpc.aio.Server, int]:
     """A server bound to `address` (port 0 picks a free one); returns it and its port."""
     server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor()],
+        # Metrics outermost: they see the status code the error mapping chose.
+        interceptors=[RpcMetricsInterceptor(), ErrorMappingInterceptor()],
         # Refuse to share the port: two services on one address is a mistake, not a pool.
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 4 * 1024 * 1024)],
     )
-    # WatchInvoice comes with the real-time issue; until then the generated base class answers
-    # it UNIMPLEMENTED.
-    servicer = InvoiceServicer(app)  # type: ignore[abstract]
-    invoice_pb2_grpc.add_InvoiceServiceServicer_to_server(servicer, server)
+    invoice_pb2_grpc.add_InvoiceServiceServicer_to_server(InvoiceServicer(app), server)
     render_callback_pb2_grpc.add_RenderCallbackServiceServicer_to_server(
         RenderCallbackServicer(app), server
     )

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.common.queues import PDF_GENERATION, RENDER_INVOICE_ACTOR
+from services.invoice.adapters.change_events import notify_in_transaction
+from services.invoice.domain import model
 from services.invoice.domain.errors import FieldError, InvalidInput
 from services.invoice.service_layer.invoices import utc_now
+from services.invoice.service_layer.renders import pdf_change, render_job_payload
 from services.invoice.service_layer.unit_of_work import UnitOfWork
 
 SWEEP_STUCK_RENDERS = "sweep_stuck_renders"
@@ -60,3 +63,40 @@ async def run_scheduled_job(
         await uow.maintenance.record_detail(job, period, detail)
         await uow.commit()
     return True, detail
+
+
+MAX_RETRIES_PER_CALL = 1000
+
+
+async def retry_failed_renders(
+    uow: UnitOfWork, invoice_ids: list[str], clock: Callable[[], datetime] = utc_now
+) -> tuple[list[str], list[str]]:
+    """Give each failed invoice (of any business) a new PDF generation and queue its render.
+
+    A failed PDF is final within its generation, so rendering again means a new one.
+    Returns the invoices requeued and those skipped (unknown, or their PDF is not failed).
+    """
+    if len(invoice_ids) > MAX_RETRIES_PER_CALL:
+        message = f"at most {MAX_RETRIES_PER_CALL} per call"
+        raise InvalidInput([FieldError("invoice_ids", message)])
+    requeued: list[str] = []
+    skipped: list[str] = []
+    for invoice_id in dict.fromkeys(invoice_ids):
+        async with uow:
+            invoice = await uow.invoices.get_for_update(invoice_id)
+            if invoice is None or invoice.pdf_status != model.PdfStatus.FAILED.value:
+                skipped.append(invoice_id)
+                continue
+            now = clock()
+            model.regenerate(invoice, now)
+            await uow.outbox.add(
+                PDF_GENERATION.name,
+                RENDER_INVOICE_ACTOR,
+                render_job_payload(invoice),
+                available_at=now,
+            )
+            # Watchers hear of the new generation when (and only if) it commits.
+            await notify_in_transaction(uow.session, pdf_change(invoice))
+            await uow.commit()
+        requeued.append(invoice_id)
+    return requeued, skipped

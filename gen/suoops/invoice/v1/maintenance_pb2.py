@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#suoops/invoice/v1/maintenance.proto\x12\x11suoops.invoice.v1\"5\n\x16RunScheduledJobRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\"6\n\x17RunScheduledJobResponse\x12\x0b\n\x03ran\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t2~\n\x12MaintenanceService\x12h\n\x0fRunScheduledJob\x12).suoops.invoice.v1.RunScheduledJobRequest\x1a*.suoops.invoice.v1.RunScheduledJobResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#suoops/invoice/v1/maintenance.proto\x12\x11suoops.invoice.v1\"5\n\x16RunScheduledJobRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\"6\n\x17RunScheduledJobResponse\x12\x0b\n\x03ran\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\"0\n\x19RetryFailedRendersRequest\x12\x13\n\x0binvoice_ids\x18\x01 \x03(\t\"?\n\x1aRetryFailedRendersResponse\x12\x10\n\x08requeued\x18\x01 \x03(\t\x12\x0f\n\x07skipped\x18\x02 \x03(\t2\xf1\x01\n\x12MaintenanceService\x12h\n\x0fRunScheduledJob\x12).suoops.invoice.v1.RunScheduledJobRequest\x1a*.suoops.invoice.v1.RunScheduledJobResponse\x12q\n\x12RetryFailedRenders\x12,.suoops.invoice.v1.RetryFailedRendersRequest\x1a-.suoops.invoice.v1.RetryFailedRendersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,6 +35,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RUNSCHEDULEDJOBREQUEST']._serialized_end=111
   _globals['_RUNSCHEDULEDJOBRESPONSE']._serialized_start=113
   _globals['_RUNSCHEDULEDJOBRESPONSE']._serialized_end=167
-  _globals['_MAINTENANCESERVICE']._serialized_start=169
-  _globals['_MAINTENANCESERVICE']._serialized_end=295
+  _globals['_RETRYFAILEDRENDERSREQUEST']._serialized_start=169
+  _globals['_RETRYFAILEDRENDERSREQUEST']._serialized_end=217
+  _globals['_RETRYFAILEDRENDERSRESPONSE']._serialized_start=219
+  _globals['_RETRYFAILEDRENDERSRESPONSE']._serialized_end=282
+  _globals['_MAINTENANCESERVICE']._serialized_start=285
+  _globals['_MAINTENANCESERVICE']._serialized_end=526
 # @@protoc_insertion_point(module_scope)

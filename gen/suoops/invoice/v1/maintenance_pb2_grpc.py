@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class MaintenanceServiceStub:
-    """Internal: the scheduler's periodic jobs, run where the data is. Callers present the
+    """Internal: the scheduler's periodic jobs and the operators' repairs, run where the data is. Callers present the
     internal credential.
     """
 
@@ -41,15 +41,27 @@ class MaintenanceServiceStub:
                 request_serializer=suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RunScheduledJobRequest.SerializeToString,
                 response_deserializer=suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RunScheduledJobResponse.FromString,
                 _registered_method=True)
+        self.RetryFailedRenders = channel.unary_unary(
+                '/suoops.invoice.v1.MaintenanceService/RetryFailedRenders',
+                request_serializer=suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RetryFailedRendersRequest.SerializeToString,
+                response_deserializer=suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RetryFailedRendersResponse.FromString,
+                _registered_method=True)
 
 
 class MaintenanceServiceServicer:
-    """Internal: the scheduler's periodic jobs, run where the data is. Callers present the
+    """Internal: the scheduler's periodic jobs and the operators' repairs, run where the data is. Callers present the
     internal credential.
     """
 
     def RunScheduledJob(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryFailedRenders(self, request, context):
+        """`suoops retry`: render failed PDFs again, as a new generation each.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -62,6 +74,11 @@ def add_MaintenanceServiceServicer_to_server(servicer, server):
                     request_deserializer=suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RunScheduledJobRequest.FromString,
                     response_serializer=suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RunScheduledJobResponse.SerializeToString,
             ),
+            'RetryFailedRenders': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryFailedRenders,
+                    request_deserializer=suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RetryFailedRendersRequest.FromString,
+                    response_serializer=suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RetryFailedRendersResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'suoops.invoice.v1.MaintenanceService', rpc_method_handlers)
@@ -71,7 +88,7 @@ def add_MaintenanceServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MaintenanceService:
-    """Internal: the scheduler's periodic jobs, run where the data is. Callers present the
+    """Internal: the scheduler's periodic jobs and the operators' repairs, run where the data is. Callers present the
     internal credential.
     """
 
@@ -92,6 +109,33 @@ class MaintenanceService:
             '/suoops.invoice.v1.MaintenanceService/RunScheduledJob',
             suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RunScheduledJobRequest.SerializeToString,
             suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RunScheduledJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryFailedRenders(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/suoops.invoice.v1.MaintenanceService/RetryFailedRenders',
+            suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RetryFailedRendersRequest.SerializeToString,
+            suoops_dot_invoice_dot_v1_dot_maintenance__pb2.RetryFailedRendersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,7 +27,7 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class MaintenanceServiceStub:
-    """Internal: the scheduler's periodic jobs, run where the data is. Callers present the
+    """Internal: the scheduler's periodic jobs and the operators' repairs, run where the data is. Callers present the
     internal credential.
     """
 
@@ -36,18 +36,22 @@ class MaintenanceServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> MaintenanceServiceAsyncStub: ...
     RunScheduledJob: _grpc.UnaryUnaryMultiCallable[_maintenance_pb2.RunScheduledJobRequest, _maintenance_pb2.RunScheduledJobResponse]
+    RetryFailedRenders: _grpc.UnaryUnaryMultiCallable[_maintenance_pb2.RetryFailedRendersRequest, _maintenance_pb2.RetryFailedRendersResponse]
+    """`suoops retry`: render failed PDFs again, as a new generation each."""
 
 @_typing.type_check_only
 class MaintenanceServiceAsyncStub(MaintenanceServiceStub):
-    """Internal: the scheduler's periodic jobs, run where the data is. Callers present the
+    """Internal: the scheduler's periodic jobs and the operators' repairs, run where the data is. Callers present the
     internal credential.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     RunScheduledJob: _aio.UnaryUnaryMultiCallable[_maintenance_pb2.RunScheduledJobRequest, _maintenance_pb2.RunScheduledJobResponse]  # type: ignore[assignment]
+    RetryFailedRenders: _aio.UnaryUnaryMultiCallable[_maintenance_pb2.RetryFailedRendersRequest, _maintenance_pb2.RetryFailedRendersResponse]  # type: ignore[assignment]
+    """`suoops retry`: render failed PDFs again, as a new generation each."""
 
 class MaintenanceServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Internal: the scheduler's periodic jobs, run where the data is. Callers present the
+    """Internal: the scheduler's periodic jobs and the operators' repairs, run where the data is. Callers present the
     internal credential.
     """
 
@@ -57,5 +61,13 @@ class MaintenanceServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _maintenance_pb2.RunScheduledJobRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_maintenance_pb2.RunScheduledJobResponse, _abc.Awaitable[_maintenance_pb2.RunScheduledJobResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RetryFailedRenders(
+        self,
+        request: _maintenance_pb2.RetryFailedRendersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_maintenance_pb2.RetryFailedRendersResponse, _abc.Awaitable[_maintenance_pb2.RetryFailedRendersResponse]]:
+        """`suoops retry`: render failed PDFs again, as a new generation each."""
 
 def add_MaintenanceServiceServicer_to_server(servicer: MaintenanceServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
