@@ -14,7 +14,7 @@ from gateway.client import InvoiceClient
 from gateway.limits import MAX_BODY_BYTES, BodySizeLimit
 from gateway.metrics import RequestMetrics, new_registry
 from gateway.openapi import openapi_builder
-from gateway.routes import health, invoices
+from gateway.routes import health, invoices, ws
 from services.common.settings import Settings
 
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings, *, max_body_bytes: int = MAX_BODY_BYTES) -> F
     app.state.metrics_registry = new_registry()
     app.include_router(invoices.router)
     app.include_router(health.router)
+    app.include_router(ws.router)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     # Added last is outermost: metrics see every answer, the 413s included.
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

@@ -1,4 +1,5 @@
-"""The invoice service's background work: the outbox relay and the render-backlog reading."""
+"""The invoice service's background work: the outbox relay, the render-backlog reading and
+the change-event listener."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ BACKLOG_REFRESH_SECONDS = 1.0
 async def run_background_tasks(app: InvoiceApp, stop: asyncio.Event) -> None:
     """Run until `stop` is set."""
     tasks = []
+    if app.listener is not None:
+        tasks.append(asyncio.create_task(app.listener.run(stop)))
     if app.relay is not None:
         tasks.append(asyncio.create_task(app.relay.run(stop)))
         tasks.append(asyncio.create_task(_watch_backlog(app, stop)))

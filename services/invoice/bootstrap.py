@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -12,6 +12,7 @@ from services.common.broker import create_broker
 from services.common.queues import PDF_GENERATION
 from services.common.s3 import create_s3_client, presigned_get_url
 from services.common.settings import Settings
+from services.invoice.adapters.change_events import ChangeListener
 from services.invoice.adapters.database import create_async_db, session_factory
 from services.invoice.adapters.invoice_creator import BatchingInvoiceCreator
 from services.invoice.adapters.job_publisher import DramatiqPublisher
@@ -22,6 +23,7 @@ from services.invoice.adapters.pg_pool import LazyPool
 from services.invoice.adapters.renderer_client import RendererClient
 from services.invoice.domain.model import Invoice, PdfStatus
 from services.invoice.service_layer.auth import Authenticator
+from services.invoice.service_layer.events import ChangeHub
 from services.invoice.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,9 @@ class InvoiceApp:
     relay: OutboxRelay | None = None
     renderer: RendererClient | None = None
     render_backlog: int = 0
+    # Change events: the listener (run as a background task) feeds the hub the watchers use.
+    events: ChangeHub = field(default_factory=ChangeHub)
+    listener: ChangeListener | None = None
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work around one transaction."""
@@ -118,4 +123,5 @@ def build_app(settings: Settings) -> InvoiceApp:
         log.warning("REDIS_URL is not set: render jobs stay in the outbox until it is")
     if settings.internal_token:
         app.renderer = RendererClient(settings.renderer_grpc_addr, settings.internal_token)
+    app.listener = ChangeListener(settings.database_url, app.events)
     return app

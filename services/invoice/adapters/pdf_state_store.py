@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from psycopg.rows import dict_row
 
+from services.invoice.adapters.change_events import NOTIFY_CHANGED_ROW
 from services.invoice.adapters.pg_pool import LazyPool
 from services.invoice.domain.model import Invoice, InvoiceLine
 
@@ -21,13 +22,18 @@ _COLUMNS = (
     " pdf_checksum, pdf_updated_at"
 )
 _LOAD = f"SELECT {_COLUMNS} FROM invoices WHERE invoice_id = %(invoice_id)s"
+# The change and its event in one statement: the notification goes out with the commit, and
+# only when the UPDATE matched (no row, no event).
 _SAVE = (
+    "WITH changed AS ("
     "UPDATE invoices SET pdf_status = %(pdf_status)s, pdf_attempts = %(pdf_attempts)s,"
     " pdf_error = %(pdf_error)s, pdf_storage_key = %(pdf_storage_key)s,"
     " pdf_checksum = %(pdf_checksum)s, pdf_updated_at = %(pdf_updated_at)s,"
     " updated_at = %(updated_at)s"
     " WHERE id = %(id)s AND pdf_generation = %(was_generation)s"
     " AND pdf_status = %(was_status)s AND pdf_attempts = %(was_attempts)s"
+    " RETURNING invoice_id, business_id, pdf_generation, pdf_status)"
+    f" SELECT {NOTIFY_CHANGED_ROW} FROM changed"
 )
 
 
@@ -58,7 +64,8 @@ class PdfStateStore:
     async def save_pdf_state(
         self, invoice: Invoice, was_generation: int, was_status: str, was_attempts: int
     ) -> bool:
-        """Write the invoice's PDF fields unless they changed since they were read."""
+        """Write the invoice's PDF fields unless they changed since they were read; a write
+        announces itself on the change-event channel as it commits."""
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
                 _SAVE,

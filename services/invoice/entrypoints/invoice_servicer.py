@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any, TypeAlias
 
@@ -14,7 +15,7 @@ from suoops.renderer.v1 import renderer_pb2
 from services.invoice.bootstrap import InvoiceApp
 from services.invoice.domain.model import Invoice, RenderedPdf
 from services.invoice.entrypoints import messages
-from services.invoice.service_layer import invoices, renders
+from services.invoice.service_layer import events, invoices, renders
 from services.invoice.service_layer.auth import Principal
 
 log = logging.getLogger(__name__)
@@ -151,3 +152,19 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
         )
         self._app.jobs_committed()
         return pb.RegeneratePdfResponse(pdf=messages.pdf_status_to_pb(invoice))
+
+    async def WatchInvoice(
+        self, request: pb.WatchInvoiceRequest, context: Context
+    ) -> AsyncIterator[pb.WatchInvoiceResponse]:
+        principal = await self._principal(context)
+        watched = events.watch_invoice(
+            self._app.autocommit_unit_of_work(),
+            self._app.pdf_states,
+            self._app.events,
+            principal.require_business(),
+            request.invoice_id,
+        )
+        async for invoice in watched:
+            yield pb.WatchInvoiceResponse(
+                pdf=messages.pdf_status_to_pb(invoice, self._app.pdf_url(invoice))
+            )

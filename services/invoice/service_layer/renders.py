@@ -6,9 +6,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.common.queues import PDF_GENERATION
+from services.invoice.adapters.change_events import notify_in_transaction
 from services.invoice.domain import model
 from services.invoice.domain.errors import NotFound, Unavailable
 from services.invoice.domain.model import Invoice, RenderedPdf
+from services.invoice.service_layer.events import InvoiceChanged
 from services.invoice.service_layer.invoices import RENDER_ACTOR, utc_now
 from services.invoice.service_layer.ports import PdfStates
 from services.invoice.service_layer.unit_of_work import UnitOfWork
@@ -24,6 +26,13 @@ def render_job_payload(invoice: Invoice) -> dict[str, object]:
         "invoice_id": invoice.invoice_id,
         "generation": invoice.pdf_generation,
     }
+
+
+def pdf_change(invoice: Invoice) -> InvoiceChanged:
+    """The change event announcing the invoice's current PDF state."""
+    return InvoiceChanged(
+        invoice.invoice_id, invoice.business_id, invoice.pdf_generation, invoice.pdf_status
+    )
 
 
 async def _change_pdf_state(
@@ -95,6 +104,8 @@ async def regenerate_pdf(
         await uow.outbox.add(
             PDF_GENERATION.name, RENDER_ACTOR, render_job_payload(invoice), available_at=now
         )
+        # In the transaction: watchers hear of the new generation exactly when it commits.
+        await notify_in_transaction(uow.session, pdf_change(invoice))
         await uow.commit()
     return invoice
 
