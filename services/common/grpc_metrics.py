@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 from prometheus_client import Counter, Histogram
+
+from services.common.grpc_interceptors import Behaviour, MethodWrappingInterceptor
 
 REQUESTS = Counter("grpc_server_requests", "RPCs handled, by method and code", ["method", "code"])
 LATENCY = Histogram(
@@ -18,27 +20,14 @@ LATENCY = Histogram(
 )
 
 
-class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
+class RpcMetricsInterceptor(MethodWrappingInterceptor):
     """Counts and times every RPC; put it first so it sees the final status code."""
 
-    def __init__(self) -> None:
-        # One wrapped handler per method, made on its first call: not one per call.
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+    def wrap_unary(self, method: str, inner: Behaviour) -> Behaviour:
+        return _wrap_unary(inner, _MethodMetrics(method))
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        method = handler_call_details.method
-        wrapped = self._wrapped.get(method)
-        if wrapped is None:
-            handler = await continuation(handler_call_details)
-            if handler is None:
-                return handler
-            wrapped = _wrap(handler, _MethodMetrics(method))
-            self._wrapped[method] = wrapped
-        return wrapped
+    def wrap_stream(self, method: str, inner: Behaviour) -> Behaviour:
+        return _wrap_stream(inner, _MethodMetrics(method))
 
 
 class _MethodMetrics:
@@ -56,22 +45,6 @@ class _MethodMetrics:
         if count is None:
             count = self._counts[code] = REQUESTS.labels(self.method, code.name)
         count.inc()
-
-
-def _wrap(handler: grpc.RpcMethodHandler, metrics: _MethodMetrics) -> grpc.RpcMethodHandler:
-    if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(
-            _wrap_unary(handler.unary_unary, metrics),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(
-            _wrap_stream(handler.unary_stream, metrics),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    return handler
 
 
 def _wrap_unary(inner: Callable[..., Any], metrics: _MethodMetrics) -> Callable[..., Any]:

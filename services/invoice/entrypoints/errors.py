@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -11,6 +11,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from services.common.grpc_interceptors import Behaviour, MethodWrappingInterceptor
 from services.invoice.domain import errors
 
 log = logging.getLogger(__name__)
@@ -67,43 +68,14 @@ async def _abort(context: grpc.aio.ServicerContext[Any, Any], exc: Exception) ->
     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+class ErrorMappingInterceptor(MethodWrappingInterceptor):
     """Turns DomainError into its status code and anything unexpected into INTERNAL."""
 
-    def __init__(self) -> None:
-        # One wrapped handler per method, made on its first call: not one per call.
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+    def wrap_unary(self, method: str, inner: Behaviour) -> Behaviour:
+        return _wrap_unary(inner)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        method = handler_call_details.method
-        wrapped = self._wrapped.get(method)
-        if wrapped is None:
-            handler = await continuation(handler_call_details)
-            if handler is None:
-                return handler
-            wrapped = _wrap(handler)
-            self._wrapped[method] = wrapped
-        return wrapped
-
-
-def _wrap(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(
-            _wrap_unary(handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(
-            _wrap_stream(handler.unary_stream),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    return handler
+    def wrap_stream(self, method: str, inner: Behaviour) -> Behaviour:
+        return _wrap_stream(inner)
 
 
 def _wrap_unary(inner: Callable[..., Any]) -> Callable[..., Any]:
