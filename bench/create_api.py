@@ -10,7 +10,7 @@ import asyncio
 
 from bench.load import Result, grpc_creates, rest_creates
 from bench.stack import running_stack
-from bench.table import print_table
+from bench.table import print_table, speed_probe
 
 
 def row(name: str, result: Result, target: str) -> list[str]:
@@ -39,8 +39,9 @@ def main() -> None:
         grpc_result = asyncio.run(
             grpc_creates(stack.invoice_addr, stack.token, args.total, args.concurrency)
         )
+    probe = speed_probe()
     print_table(
-        f"Invoice creates: {args.total} requests at concurrency {args.concurrency}",
+        f"Invoice creates: {args.total} requests at concurrency {args.concurrency} ({probe})",
         ["path", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", "creates/s", "target"],
         [
             row("REST POST /invoices/", rest, "p99 <= 50 ms, >= 300/s"),

@@ -25,7 +25,7 @@ from suoops.invoice.v1 import invoice_pb2_grpc
 
 from bench.load import Result, closed_loop, grpc_request, rest_creates
 from bench.stack import Stack, running_stack, s3_server
-from bench.table import print_table
+from bench.table import print_table, speed_probe
 
 REDIS_URL = os.environ.get("SUOOPS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
@@ -178,7 +178,7 @@ def main() -> None:
         if sync.errors:
             rows.append(["c. sync creates not ready in the answer", str(sync.errors), "", "0"])
     queue.flushdb()
-    print_table("Render pipeline", ["figure", "value", "unit", "target"], rows)
+    print_table(f"Render pipeline ({speed_probe()})", ["figure", "value", "unit", "target"], rows)
 
 
 def wait_no_render_left(stack: Stack) -> None:
