@@ -10,12 +10,19 @@ from services.cli.main import SERVE_ROLES
 from services.common.settings import Settings, SettingsError
 
 
-def run(args: argparse.Namespace) -> int:
-    """Serve one role until stopped."""
+def _settings() -> Settings | None:
+    """The process's settings, or None after saying which one is wrong."""
     try:
-        settings = Settings.from_env()
+        return Settings.from_env()
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve one role until stopped."""
+    settings = _settings()
+    if settings is None:
         return 2
     module_name, _, func_name = SERVE_ROLES[args.role].partition(":")
     entry = getattr(importlib.import_module(module_name), func_name)
@@ -25,10 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_worker(args: argparse.Namespace) -> int:
     """Consume job queues until stopped."""
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    settings = _settings()
+    if settings is None:
         return 2
     from services.renderer.worker_main import main
 

@@ -13,7 +13,7 @@ import psutil
 import redis
 
 from services.dev.ports import LOOPBACK, free_port
-from services.dev.processes import start_in_own_group, stop_processes
+from services.dev.processes import OwnedServer, start_in_own_group
 
 START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 30  # SIGTERM makes redis write its RDB snapshot before it exits
@@ -23,8 +23,10 @@ class RedisStartError(RuntimeError):
     """The embedded redis-server did not come up."""
 
 
-class EmbeddedRedis:
+class EmbeddedRedis(OwnedServer):
     """A private redis-server whose RDB and AOF files live in `<data_dir>/redis`."""
+
+    stop_timeout_seconds = STOP_TIMEOUT_SECONDS
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.dir = (data_dir / "redis").resolve()
@@ -49,21 +51,6 @@ class EmbeddedRedis:
     def url(self) -> str:
         """redis://:password@127.0.0.1:port/0."""
         return f"redis://:{self._password()}@{LOOPBACK}:{self.port}/0"
-
-    def pid(self) -> int | None:
-        """The redis-server's pid, while it runs."""
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
-
-    def alive(self) -> bool:
-        """Whether the server we started still runs."""
-        return self.pid() is not None
-
-    def stop(self) -> None:
-        """SIGTERM (redis saves its snapshot and exits), SIGKILL if it takes too long."""
-        if self._process is not None:
-            stop_processes([self._process], STOP_TIMEOUT_SECONDS)
-            self._process = None
 
     def _password(self) -> str:
         # Kept between runs so a REDIS_URL copied from .suoops/env stays valid across restarts.

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from services.dev.ports import LOOPBACK, free_port
-from services.dev.processes import start_in_own_group, stop_processes
+from services.dev.processes import OwnedServer, start_in_own_group
 
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 10
@@ -28,13 +28,15 @@ class S3StartError(RuntimeError):
     """The embedded moto server did not come up."""
 
 
-class EmbeddedS3:
+class EmbeddedS3(OwnedServer):
     """A moto server on a loopback port; its state is rebuilt from `<data_dir>/s3` on start.
 
     moto keeps everything in memory and has no snapshot feature. Its recorder appends every
     request it serves to a file and can replay that file, so we record the mutating requests
     and replay them when the server starts again.
     """
+
+    stop_timeout_seconds = STOP_TIMEOUT_SECONDS
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.dir = (data_dir / "s3").resolve()
@@ -88,21 +90,6 @@ class EmbeddedS3:
             aws_access_key_id=ACCESS_KEY_ID,
             aws_secret_access_key=SECRET_ACCESS_KEY,
         )
-
-    def pid(self) -> int | None:
-        """The moto server's pid, while it runs."""
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
-
-    def alive(self) -> bool:
-        """Whether the server we started still runs."""
-        return self.pid() is not None
-
-    def stop(self) -> None:
-        """Stop the server; the recording on disk is what survives."""
-        if self._process is not None:
-            stop_processes([self._process], STOP_TIMEOUT_SECONDS)
-            self._process = None
 
     def _wait_until_up(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

@@ -88,3 +88,25 @@ def start_in_own_group(
         # Only a prctl call runs between fork and exec: no lock is taken there.
         preexec_fn=child_preexec(),
     )
+
+
+class OwnedServer:
+    """An embedded server this stack started as its child process, and stops."""
+
+    _process: subprocess.Popen[bytes] | None = None
+    stop_timeout_seconds: float = 10.0
+
+    def pid(self) -> int | None:
+        """The server's pid, while it runs."""
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
+    def alive(self) -> bool:
+        """Whether the server we started still runs."""
+        return self.pid() is not None
+
+    def stop(self) -> None:
+        """SIGTERM (the server saves what it keeps and exits), SIGKILL if it takes too long."""
+        if self._process is not None:
+            stop_processes([self._process], self.stop_timeout_seconds)
+            self._process = None
