@@ -22,13 +22,14 @@ from bench.table import print_table
 
 
 def tree_cpu(pid: int) -> float:
-    """CPU seconds of a process and its children (render processes included)."""
+    """CPU seconds of a process and all its descendants, the ones already gone included
+    (recycled render processes: their time is in their parent's reaped-children counters)."""
     root = psutil.Process(pid)
     total = 0.0
     for proc in [root, *root.children(recursive=True)]:
         try:
             times = proc.cpu_times()
-            total += times.user + times.system
+            total += times.user + times.system + times.children_user + times.children_system
         except psutil.Error:
             pass
     return total
