@@ -20,6 +20,7 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.invoice.adapters.database import libpq_url
 from services.invoice.service_layer.events import ChangeHub, InvoiceChanged
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class ChangeListener:
     def __init__(
         self, database_url: str, hub: ChangeHub, heartbeat_seconds: float = HEARTBEAT_SECONDS
     ) -> None:
-        self._conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self._conninfo = libpq_url(database_url)
         self._hub = hub
         self._heartbeat_seconds = heartbeat_seconds
         self.listening = asyncio.Event()

@@ -19,6 +19,11 @@ def sqlalchemy_url(database_url: str) -> str:
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
 
 
+def libpq_url(database_url: str) -> str:
+    """The URL in the form psycopg itself takes (no SQLAlchemy driver suffix)."""
+    return "postgresql://" + sqlalchemy_url(database_url).removeprefix("postgresql+psycopg://")
+
+
 def create_async_db(database_url: str, pool_size: int) -> AsyncEngine:
     """The service's pooled async engine."""
     return create_async_engine(

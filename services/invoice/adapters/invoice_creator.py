@@ -18,6 +18,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
+from services.invoice.adapters.orm import lines_to_json
 from services.invoice.adapters.pg_pool import LazyPool
 from services.invoice.service_layer.ports import DuplicateInvoiceNumber, NewInvoice
 
@@ -76,7 +77,7 @@ def _columns(rows: list[NewInvoice]) -> dict[str, list[Any]]:
             inv.customer_email,
             inv.customer_phone,
             inv.currency,
-            Jsonb([_line_json(line) for line in inv.lines], dumps=_dumps),
+            Jsonb(lines_to_json(inv.lines), dumps=_dumps),
             inv.tax_rate,
             inv.subtotal,
             inv.tax,
@@ -118,15 +119,6 @@ _PARAMS = (
     "key",
     "request_hash",
 )
-
-
-def _line_json(line: Any) -> dict[str, str]:
-    return {
-        "description": line.description,
-        "quantity": str(line.quantity),
-        "unit_price": str(line.unit_price),
-        "amount": str(line.amount),
-    }
 
 
 def _dumps(value: Any) -> str:

@@ -33,6 +33,32 @@ mapper_registry = registry(metadata=metadata)
 Money = Numeric(17, 2)
 
 
+def lines_to_json(lines: list[InvoiceLine]) -> list[dict[str, str]]:
+    """An invoice's lines as the JSONB column holds them: decimals as exact strings."""
+    return [
+        {
+            "description": line.description,
+            "quantity": str(line.quantity),
+            "unit_price": str(line.unit_price),
+            "amount": str(line.amount),
+        }
+        for line in lines
+    ]
+
+
+def lines_from_json(items: list[dict[str, str]]) -> list[InvoiceLine]:
+    """The lines back from the JSONB column."""
+    return [
+        InvoiceLine(
+            description=item["description"],
+            quantity=Decimal(item["quantity"]),
+            unit_price=Decimal(item["unit_price"]),
+            amount=Decimal(item["amount"]),
+        )
+        for item in items
+    ]
+
+
 class LinesType(TypeDecorator[list[InvoiceLine]]):
     """An invoice's lines as one JSONB array of decimal strings: one row write per invoice."""
 
@@ -40,30 +66,10 @@ class LinesType(TypeDecorator[list[InvoiceLine]]):
     cache_ok = True
 
     def process_bind_param(self, value: list[InvoiceLine] | None, dialect: Any) -> Any:
-        if value is None:
-            return None
-        return [
-            {
-                "description": line.description,
-                "quantity": str(line.quantity),
-                "unit_price": str(line.unit_price),
-                "amount": str(line.amount),
-            }
-            for line in value
-        ]
+        return None if value is None else lines_to_json(value)
 
     def process_result_value(self, value: Any, dialect: Any) -> list[InvoiceLine] | None:
-        if value is None:
-            return None
-        return [
-            InvoiceLine(
-                description=item["description"],
-                quantity=Decimal(item["quantity"]),
-                unit_price=Decimal(item["unit_price"]),
-                amount=Decimal(item["amount"]),
-            )
-            for item in value
-        ]
+        return None if value is None else lines_from_json(value)
 
 
 businesses = Table(

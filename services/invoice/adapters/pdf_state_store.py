@@ -7,13 +7,12 @@ read (optimistic concurrency); otherwise the caller reads again and decides agai
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from psycopg.rows import dict_row
 
 from services.invoice.adapters.change_events import NOTIFY_CHANGED_ROW
+from services.invoice.adapters.orm import lines_from_json
 from services.invoice.adapters.pg_pool import LazyPool
-from services.invoice.domain.model import Invoice, InvoiceLine
+from services.invoice.domain.model import Invoice
 
 _COLUMNS = (
     "id, invoice_id, business_id, customer_name, customer_email, customer_phone, currency,"
@@ -50,15 +49,7 @@ class PdfStateStore:
             row = await cursor.fetchone()
         if row is None:
             return None
-        row["lines"] = [
-            InvoiceLine(
-                item["description"],
-                Decimal(item["quantity"]),
-                Decimal(item["unit_price"]),
-                Decimal(item["amount"]),
-            )
-            for item in row["lines"]
-        ]
+        row["lines"] = lines_from_json(row["lines"])
         return Invoice(**row)
 
     async def save_pdf_state(

@@ -9,13 +9,15 @@ from contextlib import asynccontextmanager
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from services.invoice.adapters.database import libpq_url
+
 
 class LazyPool:
     """Autocommit connections straight from psycopg: for statements where SQLAlchemy's
     async layer would cost more than the statement itself."""
 
     def __init__(self, database_url: str, size: int) -> None:
-        conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        conninfo = libpq_url(database_url)
         self._pool = AsyncConnectionPool(
             conninfo, min_size=size, max_size=size, kwargs={"autocommit": True}, open=False
         )
