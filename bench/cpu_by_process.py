@@ -18,7 +18,7 @@ import redis
 from bench.load import grpc_creates, rest_creates
 from bench.pipeline import REDIS_URL, create_many, wait_all_ready
 from bench.stack import Stack, running_stack, s3_server
-from bench.table import print_table
+from bench.table import print_table, speed_probe
 
 
 def tree_cpu(pid: int) -> float:
@@ -58,8 +58,16 @@ def services_cpu() -> dict[str, float]:
     return out
 
 
+def own_cpu(pid: int) -> float:
+    """CPU seconds of the process itself, without its children."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def snapshot(stack: Stack) -> dict[str, float]:
     shot = {f"{role} (+children)": tree_cpu(stack.pid(role)) for role in stack.processes}
+    if "worker" in stack.processes:  # the Dramatiq process apart from its render processes
+        shot["  of which the worker process itself"] = own_cpu(stack.pid("worker"))
     shot.update(services_cpu())
     own = psutil.Process(os.getpid()).cpu_times()
     shot["load generator"] = own.user + own.system  # its children are the servers above
@@ -70,8 +78,10 @@ def report(
     title: str, unit: str, before: dict[str, float], after: dict[str, float], n: int
 ) -> None:
     rows = [[k, f"{1000 * (after[k] - before.get(k, 0.0)) / n:.2f}"] for k in after]
-    rows.append(["total", f"{1000 * sum(after[k] - before.get(k, 0.0) for k in after) / n:.2f}"])
+    spent = sum(after[k] - before.get(k, 0.0) for k in after if not k.startswith(" "))
+    rows.append(["total", f"{1000 * spent / n:.2f}"])
     print_table(title, ["process", f"CPU ms per {unit}"], rows)
+    print(f"\n{speed_probe()}; load average {os.getloadavg()[0]:.2f}")
 
 
 def creates(path: str, total: int) -> None:

@@ -55,26 +55,27 @@ async def closed_loop(
     return Result(latencies, time.perf_counter() - start, errors)
 
 
-BODY = {
+LINES: list[dict[str, str]] = [
+    {"description": f"Ankara fabric, pattern {i}", "quantity": "2", "unit_price": "15000.00"}
+    for i in range(8)
+]
+BODY: dict[str, object] = {
     "customer_name": "Adéwálé Ọ̀ṣọ́",
     "customer_email": "ade@example.com",
     "currency": "NGN",
     "tax_rate": "7.5",
-    "lines": [
-        {"description": f"Ankara fabric, pattern {i}", "quantity": "2", "unit_price": "15000.00"}
-        for i in range(8)
-    ],
+    "lines": LINES,
 }
 
 
 def grpc_request() -> pb.CreateInvoiceRequest:
     req = pb.CreateInvoiceRequest(
-        customer_name=BODY["customer_name"],
-        customer_email=BODY["customer_email"],
+        customer_name=str(BODY["customer_name"]),
+        customer_email=str(BODY["customer_email"]),
         currency="NGN",
         tax_rate="7.5",
     )
-    for line in BODY["lines"]:
+    for line in LINES:
         req.lines.add(**line)
     return req
 

@@ -23,7 +23,7 @@ from pypdf import PdfReader
 from suoops.invoice.v1 import invoice_pb2
 from weasyprint.text.ffi import harfbuzz_subset
 
-from bench.table import print_table
+from bench.table import print_table, speed_probe
 from services.renderer.pdf import InvoicePdfRenderer
 from services.renderer.samples import sample_invoice
 
@@ -111,7 +111,7 @@ def main() -> None:
         f"WeasyPrint {weasyprint.__version__}, HarfBuzz subsetting "
         f"{'on' if harfbuzz_subset else 'OFF (fontTools)'}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
-        f"{', gc frozen' if args.gc_freeze else ''}"
+        f"{', gc frozen' if args.gc_freeze else ''}; {speed_probe()}"
     )
 
 

@@ -60,7 +60,7 @@ def free_port() -> int:
 
 
 def _suoops(args: list[str], env: dict[str, str], **kwargs: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
+    return subprocess.Popen(  # type: ignore[call-overload]
         [sys.executable, "-m", "services.cli.main", *args], env=env, cwd=ROOT, **kwargs
     )
 
@@ -69,7 +69,7 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return

@@ -93,7 +93,11 @@ class RenderChild:
         self.renders = 0
 
     def render(self, payload: bytes, soft_limit: float, hard_limit: float) -> bytes:
-        self.conn.send_bytes(payload)
+        try:
+            self.conn.send_bytes(payload)
+        except OSError as exc:  # the child died while idle: its end of the pipe is closed
+            self.kill()
+            raise RenderError("the render process died") from exc
         if not self.conn.poll(soft_limit):
             log.warning("render passed its soft time limit", extra={"pid": self.process.pid})
             if not self.conn.poll(max(0.0, hard_limit - soft_limit)):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 
+import psutil
 import pytest
 
 from services.renderer import samples
@@ -46,3 +48,27 @@ def test_a_render_process_that_dies_is_replaced(pool: RenderPool) -> None:
         pool.render(invoice)
     assert pool.pids() and pool.pids()[0] != victim
     assert pool.render(invoice).startswith(b"%PDF-")
+
+
+def test_a_render_process_that_died_while_idle_is_replaced_not_reused(pool: RenderPool) -> None:
+    invoice = samples.sample_invoice()
+    victim = pool.pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_until_dead(victim)  # its end of the pipe is closed before the next render is sent
+
+    with pytest.raises(RenderError, match="died"):
+        pool.render(invoice)
+    assert pool.pids() and pool.pids()[0] != victim
+    assert pool.render(invoice).startswith(b"%PDF-")
+
+
+def wait_until_dead(pid: int) -> None:
+    """Until the process is gone or a zombie (the fork server, its parent, reaps it)."""
+    for _ in range(500):
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not die")
