@@ -1,0 +1,101 @@
+"""The tax report's Dramatiq actors (on `pdf_generation`): render, store once, report back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage
+
+from services.common.queues import (
+    PDF_GENERATION,
+    RENDER_TAX_REPORT_ACTOR,
+    RENDER_TAX_REPORT_EXHAUSTED_ACTOR,
+)
+from services.common.s3 import create_s3_client
+from services.common.settings import Settings
+from services.common.tax_report_job import TaxReportJob
+from services.renderer.actors import last_error_line
+from services.renderer.render_pool import PermanentRenderError
+from services.renderer.report_callbacks import ReportCallbacks
+from services.renderer.report_pdf import render_report_pdf
+from services.renderer.storage import PdfStore
+
+log = logging.getLogger(__name__)
+
+
+def register_report_actors(broker: RedisBroker, settings: Settings) -> ReportCallbacks:
+    """Declare the report actors on this broker (the render pool made the bucket); returns
+    their callback client, for the worker to close when it stops."""
+    assert settings.internal_token is not None
+    callbacks = ReportCallbacks(settings.invoice_grpc_addr, settings.internal_token)
+    store = PdfStore(create_s3_client(settings), settings.s3_bucket)
+    hard_limit = settings.render_hard_limit_seconds
+
+    def render_tax_report(payload: dict[str, Any]) -> None:
+        try:
+            job = TaxReportJob.from_payload(payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            # Nothing to report back to without a report id: fail the message at once.
+            raise PermanentRenderError(f"malformed tax report job: {exc!r}") from exc
+        message = CurrentMessage.get_current_message()
+        attempt = (message.options.get("retries", 0) if message else 0) + 1
+        started = time.perf_counter()
+        try:
+            pdf = render_report_pdf(job, hard_limit)
+            seconds = time.perf_counter() - started
+            stored = store.put_once(job.storage_key(), pdf)
+        except PermanentRenderError as exc:
+            callbacks.failed(job, str(exc), attempt, final=True)
+            raise
+        except Exception as exc:
+            _report_quietly(callbacks, job, str(exc), attempt)
+            raise
+        applied = callbacks.completed(job, stored, seconds)
+        log.info(
+            "tax report rendered",
+            extra={
+                "report_id": job.report_id,
+                "month": job.month,
+                "generation": job.generation,
+                "applied": applied,
+                "render_ms": round(seconds * 1000, 1),
+            },
+        )
+
+    def render_tax_report_retries_exhausted(
+        message_data: dict[str, Any], retry_info: dict[str, Any]
+    ) -> None:
+        job = TaxReportJob.from_payload(message_data["args"][0])
+        error = last_error_line(message_data.get("options", {}).get("traceback", ""))
+        callbacks.failed(job, error, int(retry_info.get("retries", 0)) + 1, final=True)
+
+    dramatiq.actor(
+        broker=broker,
+        actor_name=RENDER_TAX_REPORT_ACTOR,
+        queue_name=PDF_GENERATION.name,
+        priority=PDF_GENERATION.priority,
+        throws=(PermanentRenderError,),
+        on_retry_exhausted=RENDER_TAX_REPORT_EXHAUSTED_ACTOR,
+        time_limit=int((hard_limit + 60) * 1000),
+    )(render_tax_report)
+    dramatiq.actor(
+        broker=broker,
+        actor_name=RENDER_TAX_REPORT_EXHAUSTED_ACTOR,
+        queue_name=PDF_GENERATION.name,
+        priority=PDF_GENERATION.priority,
+    )(render_tax_report_retries_exhausted)
+    return callbacks
+
+
+def _report_quietly(
+    callbacks: ReportCallbacks, job: TaxReportJob, error: str, attempt: int
+) -> None:
+    """Show the failed attempt on the report; the retry matters more than this report."""
+    try:
+        callbacks.failed(job, error, attempt, final=False)
+    except Exception as exc:
+        log.warning("could not report a failed report attempt", extra={"error": repr(exc)})
