@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from suoops.invoice.v1 import invoice_pb2, invoice_pb2_grpc
+from suoops.invoice.v1 import (
+    invoice_pb2,
+    invoice_pb2_grpc,
+    operations_pb2_grpc,
+    reports_pb2_grpc,
+    webhooks_pb2_grpc,
+)
 
 from services.common.settings import Settings
+from services.common.tracing_grpc import traced_aio_channel
 
 # Reconnect quickly after the invoice service restarts; gRPC's default backoff grows to 2 min.
 CHANNEL_OPTIONS = (
@@ -27,12 +34,15 @@ class InvoiceClient:
         self.channel = channel
         self.timeout = timeout
         self.invoices = invoice_pb2_grpc.InvoiceServiceStub(channel)
+        self.reports = reports_pb2_grpc.ReportServiceStub(channel)
+        self.operations = operations_pb2_grpc.OperationsServiceStub(channel)
+        self.webhooks = webhooks_pb2_grpc.WebhookServiceStub(channel)
         self._health = health_pb2_grpc.HealthStub(channel)
 
     @classmethod
     def connect(cls, settings: Settings) -> InvoiceClient:
         """A client for `settings.invoice_grpc_addr` (the channel connects lazily)."""
-        channel = grpc.aio.insecure_channel(settings.invoice_grpc_addr, options=CHANNEL_OPTIONS)
+        channel = traced_aio_channel(settings.invoice_grpc_addr, options=CHANNEL_OPTIONS)
         return cls(channel, settings.gateway_grpc_timeout_seconds)
 
     async def is_serving(self) -> bool:

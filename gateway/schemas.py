@@ -132,6 +132,39 @@ class Invoice(BaseModel):
     updated_at: str = Field(description="RFC 3339, UTC", examples=["2025-01-01T12:00:00Z"])
 
 
+WebhookEventWord = Literal[
+    "invoice.pdf_ready", "invoice.pdf_failed", "invoice.delivered", "invoice.delivery_failed"
+]
+
+
+class CreateWebhookRequest(BaseModel):
+    """An endpoint to receive the business's invoice events."""
+
+    url: str = Field(
+        description="http or https URL with a host", examples=["https://shop.example/hooks"]
+    )
+    events: list[WebhookEventWord]
+
+
+class Webhook(BaseModel):
+    """A registered endpoint (its secret is shown only when it is created)."""
+
+    webhook_id: str = Field(examples=["wh_5f1c0d2a9b8e7f6a5b4c3d2e"])
+    url: str
+    events: list[WebhookEventWord]
+    created_at: str = Field(description="RFC 3339, UTC")
+
+
+class CreatedWebhook(Webhook):
+    """A new endpoint with its signing secret: store it now, it is never shown again."""
+
+    secret: str
+
+
+class WebhookList(BaseModel):
+    webhooks: list[Webhook]
+
+
 class InvoiceList(BaseModel):
     """One page of invoices, newest first."""
 
@@ -175,3 +208,23 @@ class Health(BaseModel):
     """The answer of /healthz and /readyz."""
 
     status: str = Field(examples=["ok"])
+
+
+class CurrencyTotal(BaseModel):
+    """What the business invoiced in one currency during the month."""
+
+    currency: str = Field(examples=["NGN"])
+    subtotal: str = Field(examples=["50000.00"])
+    tax: str = Field(examples=["3750.00"])
+    total: str = Field(examples=["53750.00"])
+
+
+class TaxReport(BaseModel):
+    """A business's invoices created in one UTC month, summed per currency."""
+
+    month: str = Field(examples=["2026-10"])
+    invoice_count: int
+    totals: list[CurrencyTotal] = Field(description="One entry per currency, in currency order.")
+    pdf_url: str | None = Field(description="A link to the report PDF once rendered; expires.")
+    pdf_status: PdfStatusWord = Field(description="`pending` until the PDF is rendered.")
+    built_at: str = Field(description="RFC 3339, UTC", examples=["2026-12-01T02:00:00Z"])

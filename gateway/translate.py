@@ -6,27 +6,37 @@ import json
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import ValidationError
 from suoops.invoice.v1 import invoice_pb2
 
 from gateway.errors import INVALID_FIELDS, InvalidArgument, MalformedJson, from_validation_errors
 from gateway.schemas import CreateInvoiceRequest
+from services.common.invoice_json import (
+    CHANNEL,
+    DELIVERY_STATUS,
+    INVOICE_STATUS,
+    PDF_STATUS,
+    delivery_json,
+    invoice_json,
+    pdf_status_json,
+    timestamp_text,
+)
 
-
-def _enum_words(enum: Any, prefix: str) -> dict[int, str]:
-    """Proto enum numbers as lowercase words, without the UNSPECIFIED zero."""
-    return {
-        value.number: value.name.removeprefix(prefix).lower()
-        for value in enum.DESCRIPTOR.values
-        if value.number != 0
-    }
-
-
-INVOICE_STATUS = _enum_words(invoice_pb2.InvoiceStatus, "INVOICE_STATUS_")
-PDF_STATUS = _enum_words(invoice_pb2.PdfStatus, "PDF_STATUS_")
-CHANNEL = _enum_words(invoice_pb2.DeliveryChannel, "DELIVERY_CHANNEL_")
-DELIVERY_STATUS = _enum_words(invoice_pb2.DeliveryStatus, "DELIVERY_STATUS_")
+__all__ = [
+    "CHANNEL",
+    "DELIVERY_STATUS",
+    "INVOICE_STATUS",
+    "PDF_STATUS",
+    "create_request",
+    "delivery_json",
+    "invoice_json",
+    "invoice_list_json",
+    "list_request",
+    "optional_bool",
+    "parse_json_object",
+    "pdf_status_json",
+    "timestamp_text",
+]
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -121,70 +131,6 @@ def list_request(
         if pdf_status
         else invoice_pb2.PDF_STATUS_UNSPECIFIED,
     )
-
-
-def timestamp_text(message: Any, field: str) -> str | None:
-    """A Timestamp field as RFC 3339 UTC with `Z`, or None when unset."""
-    if not message.HasField(field):
-        return None
-    stamp: Timestamp = getattr(message, field)
-    return stamp.ToJsonString()
-
-
-def invoice_json(invoice: invoice_pb2.Invoice) -> dict[str, Any]:
-    """An Invoice as the REST body of CONTRACT §2 (empty optional strings become null)."""
-    return {
-        "invoice_id": invoice.invoice_id,
-        "customer_name": invoice.customer_name,
-        "customer_email": invoice.customer_email or None,
-        "customer_phone": invoice.customer_phone or None,
-        "currency": invoice.currency,
-        "lines": [
-            {
-                "description": line.description,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "amount": line.amount,
-            }
-            for line in invoice.lines
-        ],
-        "tax_rate": invoice.tax_rate,
-        "subtotal": invoice.subtotal,
-        "tax": invoice.tax,
-        "amount": invoice.amount,
-        "status": INVOICE_STATUS.get(invoice.status),
-        "pdf_status": PDF_STATUS.get(invoice.pdf_status),
-        "pdf_url": invoice.pdf_url or None,
-        "due_date": invoice.due_date or None,
-        "notes": invoice.notes or None,
-        "deliver": [CHANNEL.get(channel) for channel in invoice.deliver],
-        "deliveries": [delivery_json(delivery) for delivery in invoice.deliveries],
-        "created_at": timestamp_text(invoice, "created_at"),
-        "updated_at": timestamp_text(invoice, "updated_at"),
-    }
-
-
-def delivery_json(delivery: invoice_pb2.Delivery) -> dict[str, Any]:
-    """One delivery of the PDF as JSON."""
-    return {
-        "channel": CHANNEL.get(delivery.channel),
-        "status": DELIVERY_STATUS.get(delivery.status),
-        "attempts": delivery.attempts,
-        "error": delivery.error or None,
-        "sent_at": timestamp_text(delivery, "sent_at"),
-    }
-
-
-def pdf_status_json(pdf: invoice_pb2.PdfStatusInfo) -> dict[str, Any]:
-    """The polling endpoint's body."""
-    return {
-        "invoice_id": pdf.invoice_id,
-        "pdf_status": PDF_STATUS.get(pdf.pdf_status),
-        "pdf_url": pdf.pdf_url or None,
-        "attempts": pdf.attempts,
-        "error": pdf.error or None,
-        "updated_at": timestamp_text(pdf, "updated_at"),
-    }
 
 
 def invoice_list_json(reply: invoice_pb2.ListInvoicesResponse) -> dict[str, Any]:

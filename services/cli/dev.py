@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
+from services.common.queues import DELIVERY_QUEUES
 from services.common.settings import Settings, SettingsError
 from services.dev.commands import CommandFailed, run_captured, run_streamed, suoops_argv
 from services.dev.embedded_postgres import EmbeddedPostgres
@@ -53,11 +54,27 @@ def stack_children(settings: Settings) -> list[Child]:
             grpc_serving(settings.renderer_grpc_addr),
         ),
         Child("worker", suoops_argv("worker"), None),
+        # The delivery queues' own pool (CONTRACT §4), on a metrics port of its own.
+        Child(
+            "delivery-worker",
+            [
+                "env",
+                f"WORKER_METRICS_PORT={_delivery_metrics_port(settings)}",
+                *suoops_argv("worker", "--queues", *(q.name for q in DELIVERY_QUEUES)),
+            ],
+            None,
+        ),
         Child("scheduler", suoops_argv("serve", "scheduler"), None),
         Child(
             "gateway", suoops_argv("serve", "gateway"), http_ok(f"{gateway_url(settings)}/healthz")
         ),
     ]
+
+
+def _delivery_metrics_port(settings: Settings) -> int:
+    """The render worker's metrics port plus two (plus one is the scheduler's) when free."""
+    wanted = settings.worker_metrics_port + 2
+    return wanted if port_is_free(wanted) else free_port()
 
 
 def gateway_url(settings: Settings) -> str:

@@ -9,9 +9,11 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage, Retries, default_middleware
 
+from services.common.queue_wakeup import WakingRedisBroker
 from services.common.queues import BROKER_NAMESPACE
 from services.common.settings import Settings, SettingsError
 from services.common.task_metrics import TaskMetrics
+from services.common.tracing_middleware import TracingMiddleware
 
 _CERT_REQS = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
 
@@ -35,6 +37,7 @@ def create_broker(settings: Settings, *, heartbeat_timeout_ms: int | None = None
     """A Redis broker whose Retries middleware uses the configured backoff and limit."""
     middleware = [m() for m in default_middleware if m is not Retries]
     middleware.append(CurrentMessage())
+    middleware.append(TracingMiddleware())
     middleware.append(TaskMetrics())
     middleware.append(
         Retries(
@@ -43,7 +46,8 @@ def create_broker(settings: Settings, *, heartbeat_timeout_ms: int | None = None
             max_backoff=settings.render_max_backoff_ms,
         )
     )
-    return RedisBroker(
+    # Enqueues wake an idle consumer at once instead of at its next poll.
+    return WakingRedisBroker(
         client=redis_client(settings),
         namespace=BROKER_NAMESPACE,
         middleware=middleware,

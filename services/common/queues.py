@@ -25,6 +25,13 @@ ALL_QUEUES = (DEFAULT, PDF_GENERATION, EMAIL_SENDING, WHATSAPP_SENDING)
 # Actor names: the invoice service enqueues by name, the workers register under it.
 RENDER_INVOICE_ACTOR = "render_invoice"
 RENDER_RETRIES_EXHAUSTED_ACTOR = "render_retries_exhausted"
+SEND_EMAIL_ACTOR = "send_email"
+SEND_WHATSAPP_ACTOR = "send_whatsapp"
+SEND_WEBHOOK_ACTOR = "send_webhook"
+# The queues a delivery worker consumes: its own pool, never behind a render backlog.
+DELIVERY_QUEUES = (EMAIL_SENDING, WHATSAPP_SENDING, DEFAULT)
+RENDER_TAX_REPORT_ACTOR = "render_tax_report"
+RENDER_TAX_REPORT_EXHAUSTED_ACTOR = "render_tax_report_retries_exhausted"
 
 
 def ready_key(queue: str, namespace: str = BROKER_NAMESPACE) -> str:

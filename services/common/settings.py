@@ -63,7 +63,21 @@ class Settings:
     whatsapp_phone_number_id: str | None = _env("WHATSAPP_PHONE_NUMBER_ID")
     whatsapp_token: str | None = _env("WHATSAPP_TOKEN", secret=True)
     webhook_allow_private: bool = _env("WEBHOOK_ALLOW_PRIVATE", default=False)
+    # Email and WhatsApp retries: exponential backoff with jitter between these bounds.
+    delivery_max_retries: int = _env("DELIVERY_MAX_RETRIES", default=3)
+    delivery_min_backoff_ms: int = _env("DELIVERY_MIN_BACKOFF_MS", default=30_000)
+    delivery_max_backoff_ms: int = _env("DELIVERY_MAX_BACKOFF_MS", default=600_000)
+    # A delivery claimed this long ago by a job that never reported is taken over.
+    delivery_claim_lease_seconds: int = _env("DELIVERY_CLAIM_LEASE_SECONDS", default=600)
+    # Webhook retries: 30 s doubling to 1 h, until the window below (a day) closes.
+    webhook_max_retries: int = _env("WEBHOOK_MAX_RETRIES", default=40)
+    webhook_min_backoff_ms: int = _env("WEBHOOK_MIN_BACKOFF_MS", default=30_000)
+    webhook_max_backoff_ms: int = _env("WEBHOOK_MAX_BACKOFF_MS", default=3_600_000)
+    # An event still failing this long after it was made is given up, whatever the count.
+    webhook_retry_window_hours: float = _env("WEBHOOK_RETRY_WINDOW_HOURS", default=24.0)
     otel_exporter_otlp_endpoint: str | None = _env("OTEL_EXPORTER_OTLP_ENDPOINT")
+    # Finished spans as JSON lines appended to this file (the tests' exporter); unset: none.
+    otel_spans_file: str | None = _env("OTEL_SPANS_FILE")
     invoice_metrics_port: int = _env("INVOICE_METRICS_PORT", default=9101)
     renderer_metrics_port: int = _env("RENDERER_METRICS_PORT", default=9102)
     worker_metrics_port: int = _env("WORKER_METRICS_PORT", default=9103)
@@ -78,7 +92,8 @@ class Settings:
     # Render processes per worker (and per renderer service); each renders one PDF at a time.
     render_processes: int = _env("RENDER_PROCESSES", default=2)
     worker_threads: int = _env("WORKER_THREADS", default=4)
-    # How long an idle worker waits before asking Redis again: the idle pick-up latency.
+    # How long an idle worker waits before asking Redis again. An enqueue wakes it at once
+    # (services/common/queue_wakeup.py); this bounds the wait when a wake-up is lost.
     worker_poll_ms: int = _env("WORKER_POLL_MS", default=50)
     # The renderer implementation, "module:factory" (tests swap in a deliberately slow one).
     renderer_factory: str = _env(
@@ -96,6 +111,9 @@ class Settings:
     sweep_interval_seconds: int = _env("SWEEP_INTERVAL_SECONDS", default=60)
     # Idempotency keys are kept at least this long (CONTRACT §2: at least 24 hours).
     idempotency_key_ttl_hours: int = _env("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
+    # When the monthly tax reports (of the month before) are built: this day (1 to 28), hour UTC.
+    tax_report_day: int = _env("TAX_REPORT_DAY", default=1)
+    tax_report_hour: int = _env("TAX_REPORT_HOUR", default=2)
     log_level: str = _env("LOG_LEVEL", default="INFO")
     data_dir: str = _env("SUOOPS_DATA_DIR", default=DEFAULT_DATA_DIR)
 
@@ -138,6 +156,8 @@ class Settings:
         for name in ("gateway_port", "db_pool_size", "pdf_url_expiry_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{_field(name).metadata['env']} must be positive")
+        if not 1 <= self.tax_report_day <= 28 or not 0 <= self.tax_report_hour <= 23:
+            raise SettingsError("TAX_REPORT_DAY must be 1 to 28 and TAX_REPORT_HOUR 0 to 23")
 
 
 def env_names() -> list[str]:

@@ -124,4 +124,8 @@ def build_app(settings: Settings) -> InvoiceApp:
     if settings.internal_token:
         app.renderer = RendererClient(settings.renderer_grpc_addr, settings.internal_token)
     app.listener = ChangeListener(settings.database_url, app.events)
+    # Imported here like the job expander: webhook event data is the API's view of an invoice.
+    from services.invoice.entrypoints.event_data import invoice_describer
+
+    app.pdf_states.describe = invoice_describer(app.pdf_url)
     return app

@@ -7,11 +7,15 @@ import logging
 import signal
 from collections.abc import Callable
 
-from prometheus_client import start_http_server
+from prometheus_client import REGISTRY, start_http_server
 
+from services.common.broker import redis_client
 from services.common.logging import configure_logging
+from services.common.queue_metrics import QueueDepthCollector
+from services.common.queues import ALL_QUEUES
 from services.common.runtime import freeze_startup_heap
 from services.common.settings import Settings
+from services.common.tracing import configure_tracing
 from services.invoice.background import run_background_tasks
 from services.invoice.bootstrap import build_app
 from services.invoice.entrypoints.server import create_server
@@ -23,6 +27,11 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 def main(settings: Settings) -> None:
     """Serve the invoice API until SIGTERM or SIGINT, then stop gracefully."""
     configure_logging("invoice", settings.log_level)
+    configure_tracing("invoice", settings)
+    if settings.redis_url:
+        # queue_depth{queue,state}, read from Redis at scrape time, as the worker serves it.
+        client = redis_client(settings, socket_timeout=2.0)
+        REGISTRY.register(QueueDepthCollector(client, [q.name for q in ALL_QUEUES]))
     start_http_server(settings.invoice_metrics_port)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(_serve(settings))

@@ -17,8 +17,9 @@ from services.common.queues import (
     RENDER_INVOICE_ACTOR,
     RENDER_RETRIES_EXHAUSTED_ACTOR,
 )
-from services.common.render_records import record_error, record_outcome
+from services.common.render_records import record_duration, record_error, record_outcome
 from services.common.settings import Settings
+from services.common.tracing import note_invoice
 from services.renderer.callbacks import RenderCallbacks
 from services.renderer.pipeline import RenderPipeline
 from services.renderer.render_pool import PermanentRenderError
@@ -55,6 +56,7 @@ def register_render_actors(
     def render_invoice(encoded: str) -> None:
         request = decode_request(encoded)
         invoice_id, generation = request.invoice.invoice_id, request.generation
+        note_invoice(invoice_id)
         message = CurrentMessage.get_current_message()
         attempt = (message.options.get("retries", 0) if message else 0) + 1
         if not callbacks.started(invoice_id, generation):
@@ -71,7 +73,7 @@ def register_render_actors(
             _report_quietly(callbacks, invoice_id, generation, f"{exc}", attempt)
             raise
         callbacks.completed(invoice_id, generation, outcome.stored, outcome.render_seconds)
-        notes.ready()
+        notes.ready(outcome.render_seconds)
         log.info(
             "invoice rendered",
             extra={
@@ -83,6 +85,7 @@ def register_render_actors(
 
     def render_retries_exhausted(message_data: dict[str, Any], retry_info: dict[str, Any]) -> None:
         request = decode_request(message_data["args"][0])
+        note_invoice(request.invoice.invoice_id)
         error = last_error_line(message_data.get("options", {}).get("traceback", ""))
         attempts = int(retry_info.get("retries", 0)) + 1
         notes.failed(request.invoice.invoice_id, error, attempts, final=True)
@@ -124,8 +127,12 @@ class _RenderNotes:
     def __init__(self, broker: RedisBroker) -> None:
         self._client = broker.client
 
-    def ready(self) -> None:
-        self._quietly(lambda: record_outcome(self._client, "ready"))
+    def ready(self, render_seconds: float) -> None:
+        def note() -> None:
+            record_outcome(self._client, "ready")
+            record_duration(self._client, render_seconds)
+
+        self._quietly(note)
 
     def failed(self, invoice_id: str, error: str, attempt: int, *, final: bool) -> None:
         def note() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import grpc
 from suoops.invoice.v1 import render_callback_pb2 as pb
 from suoops.invoice.v1 import render_callback_pb2_grpc
 
+from services.common.tracing_grpc import traced_channel
 from services.renderer.storage import StoredPdf
 
 CALL_DEADLINE_SECONDS = 10.0
@@ -15,7 +15,7 @@ class RenderCallbacks:
     """Blocking calls, each with the internal credential and a deadline (from worker threads)."""
 
     def __init__(self, address: str, internal_token: str) -> None:
-        self._channel = grpc.insecure_channel(address)
+        self._channel = traced_channel(address)
         self._stub = render_callback_pb2_grpc.RenderCallbackServiceStub(self._channel)
         self._metadata = (("authorization", f"Bearer {internal_token}"),)
 

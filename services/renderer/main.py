@@ -10,6 +10,7 @@ from prometheus_client import start_http_server
 
 from services.common.logging import configure_logging
 from services.common.settings import Settings
+from services.common.tracing import configure_tracing
 from services.renderer.assembly import build_pipeline
 from services.renderer.pipeline import RenderPipeline
 from services.renderer.server import create_server
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 def main(settings: Settings) -> None:
     """Serve RenderInvoice until SIGTERM or SIGINT; renders in flight finish first."""
     configure_logging("renderer", settings.log_level)
+    configure_tracing("renderer", settings)
     settings.require("internal_token")
     assert settings.internal_token is not None
     pipeline, pool = build_pipeline(settings)

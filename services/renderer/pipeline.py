@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from opentelemetry.trace import SpanKind
 from suoops.renderer.v1 import renderer_pb2
 
+from services.common.tracing import span
 from services.renderer.render_metrics import PDF_FAILURE, PDF_RENDER_SECONDS, PDF_SUCCESS
 from services.renderer.render_pool import RenderPool
 from services.renderer.storage import PdfStore, StoredPdf, storage_key
@@ -31,13 +33,22 @@ class RenderPipeline:
         invoice = request.invoice
         try:
             started = time.perf_counter()
-            pdf = self._pool.render(invoice)
+            with span("render", attributes=_span_attributes(request)):
+                pdf = self._pool.render(invoice)
             seconds = time.perf_counter() - started
             PDF_RENDER_SECONDS.observe(seconds)
             key = storage_key(invoice.business.business_id, invoice.invoice_id, request.generation)
-            stored = self._store.put_once(key, pdf)
+            with span(
+                "s3.put_object", kind=SpanKind.CLIENT, attributes={"rpc.system": "aws-api"}
+            ) as upload:
+                stored = self._store.put_once(key, pdf)
+                upload.set_attribute("pdf.size_bytes", stored.size_bytes)
         except Exception:
             PDF_FAILURE.inc()
             raise
         PDF_SUCCESS.inc()
         return RenderOutcome(stored, seconds)
+
+
+def _span_attributes(request: renderer_pb2.RenderInvoiceRequest) -> dict[str, str | int]:
+    return {"invoice_id": request.invoice.invoice_id, "render.generation": request.generation}

@@ -12,6 +12,7 @@ from grpc_reflection.v1alpha import reflection
 from suoops.renderer.v1 import renderer_pb2, renderer_pb2_grpc
 
 from services.common.grpc_metrics import RpcMetricsInterceptor
+from services.common.tracing_grpc import TracingServerInterceptor
 from services.renderer.pipeline import RenderPipeline
 from services.renderer.render_pool import PermanentRenderError, RenderError, RenderTimeout
 
@@ -53,7 +54,8 @@ async def create_server(
 ) -> tuple[grpc.aio.Server, int]:
     """The renderer's server with health and reflection; port 0 picks a free port."""
     server = grpc.aio.server(
-        interceptors=[RpcMetricsInterceptor()], options=[("grpc.so_reuseport", 0)]
+        interceptors=[TracingServerInterceptor(), RpcMetricsInterceptor()],
+        options=[("grpc.so_reuseport", 0)],
     )
     renderer_pb2_grpc.add_RendererServiceServicer_to_server(
         RendererServicer(pipeline, internal_token), server

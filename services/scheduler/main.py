@@ -15,7 +15,9 @@ from suoops.invoice.v1 import maintenance_pb2, maintenance_pb2_grpc
 
 from services.common.logging import configure_logging
 from services.common.settings import Settings
-from services.scheduler.schedules import Every, ScheduledJob
+from services.common.tracing import configure_tracing, span
+from services.common.tracing_grpc import traced_channel
+from services.scheduler.schedules import Every, Monthly, ScheduledJob
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
@@ -27,6 +29,10 @@ def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
     return (
         ScheduledJob("sweep_stuck_renders", Every(settings.sweep_interval_seconds)),
         ScheduledJob("purge_idempotency_keys", Every(3600)),
+        ScheduledJob(
+            "monthly_tax_reports",
+            Monthly(day=settings.tax_report_day, hour=settings.tax_report_hour),
+        ),
     )
 
 
@@ -70,18 +76,23 @@ class Scheduler:
 def main(settings: Settings) -> None:
     """Tick until SIGTERM or SIGINT."""
     configure_logging("scheduler", settings.log_level)
+    configure_tracing("scheduler", settings)
     settings.require("internal_token")
     start_http_server(settings.scheduler_metrics_port)
-    channel = grpc.insecure_channel(settings.invoice_grpc_addr)
+    channel = traced_channel(settings.invoice_grpc_addr)
     stub = maintenance_pb2_grpc.MaintenanceServiceStub(channel)
     metadata = (("authorization", f"Bearer {settings.internal_token}"),)
 
     def run(job: str, period: str) -> tuple[bool, str]:
-        reply = stub.RunScheduledJob(
-            maintenance_pb2.RunScheduledJobRequest(job=job, period=period),
-            metadata=metadata,
-            timeout=CALL_DEADLINE_SECONDS,
-        )
+        # Each run is the root of its own trace: the jobs it queues (re-renders) continue it.
+        with span(
+            f"scheduled {job}", attributes={"scheduler.job": job, "scheduler.period": period}
+        ):
+            reply = stub.RunScheduledJob(
+                maintenance_pb2.RunScheduledJobRequest(job=job, period=period),
+                metadata=metadata,
+                timeout=CALL_DEADLINE_SECONDS,
+            )
         return reply.ran, reply.detail
 
     jobs = scheduled_jobs(settings)

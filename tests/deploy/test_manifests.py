@@ -31,6 +31,7 @@ HARD_LIMIT_SECONDS = Settings().render_hard_limit_seconds
 # Settings an overlay may leave unset, each with the reason.
 EXEMPT_SETTINGS = {
     "RENDERER_FACTORY": "a test seam (tests swap in a slow renderer); pods use the real one",
+    "OTEL_SPANS_FILE": "a test seam (spans as JSON lines); pods export OTLP to the collector",
 }
 # The metrics port setting of each role (CONTRACT §7); the gateway serves /metrics on its port.
 METRICS_PORT_SETTING = {

@@ -24,6 +24,7 @@ ROLE_ARGS = {
     "gateway": ["serve", "gateway"],
     "renderer": ["serve", "renderer"],
     "worker": ["worker"],
+    "delivery": ["worker", "--queues", "email_sending", "whatsapp_sending", "default"],
     "scheduler": ["serve", "scheduler"],
 }
 
@@ -58,6 +59,9 @@ class Stack:
     def start(self, role: str, name: str | None = None, **env: str) -> None:
         """Start a role (optionally a second copy under another name, with extra settings)."""
         name = name or role
+        if role == "delivery":
+            # Its own metrics port: it runs beside the render worker.
+            env = {"WORKER_METRICS_PORT": str(free_port()), **env}
         self.group.start(name, ROLE_ARGS[role], {**self.env, **env})
         if role == "invoice":
             self.group.wait_port(name, int(self.invoice_addr.rsplit(":", 1)[1]))
@@ -65,7 +69,7 @@ class Stack:
             self.group.wait_port(name, int(self.env["GATEWAY_PORT"]))
         elif role == "renderer":
             self.group.wait_port(name, int(self.env["RENDERER_GRPC_ADDR"].rsplit(":", 1)[1]))
-        elif role == "worker":
+        elif role in ("worker", "delivery"):
             self.group.wait_log(name, "worker consuming")
         elif role == "scheduler":
             self.group.wait_log(name, "scheduler running")
@@ -128,6 +132,10 @@ def stack_env(database_url: str, redis_url: str, s3_endpoint: str, **extra: str)
         "INTERNAL_TOKEN": uuid.uuid4().hex,
         "RENDER_MIN_BACKOFF_MS": "200",
         "RENDER_MAX_BACKOFF_MS": "1000",
+        "DELIVERY_MIN_BACKOFF_MS": "200",
+        "DELIVERY_MAX_BACKOFF_MS": "1000",
+        "WEBHOOK_MIN_BACKOFF_MS": "200",
+        "WEBHOOK_MAX_BACKOFF_MS": "1000",
         "RENDER_PROCESSES": "1",
         "WORKER_THREADS": "2",
         "WORKER_POLL_MS": "20",

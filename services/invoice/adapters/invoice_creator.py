@@ -18,9 +18,13 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
+from services.common.tracing import current_traceparent
 from services.invoice.adapters.orm import lines_to_json
 from services.invoice.adapters.pg_pool import LazyPool
 from services.invoice.service_layer.ports import DuplicateInvoiceNumber, NewInvoice
+
+# A new invoice waiting for its statement, the caller's future, and the caller's trace.
+_Pending = tuple[NewInvoice, "asyncio.Future[bool]", str | None]
 
 _CREATE_MANY = """
 WITH input AS (
@@ -30,10 +34,11 @@ WITH input AS (
     %(lines)b::jsonb[], %(tax_rate)b::numeric[], %(subtotal)b::numeric[], %(tax)b::numeric[],
     %(amount)b::numeric[], %(due_date)b::date[], %(notes)b::text[], %(deliver)b::text[],
     %(created_at)b::timestamptz[], %(queue)b::text[], %(actor)b::text[],
-    %(available_at)b::timestamptz[], %(key)b::text[], %(request_hash)b::text[]
+    %(available_at)b::timestamptz[], %(key)b::text[], %(request_hash)b::text[],
+    %(traceparent)b::text[]
   ) AS t(invoice_id, business_id, customer_name, customer_email, customer_phone, currency,
          lines, tax_rate, subtotal, tax, amount, due_date, notes, deliver, created_at, queue,
-         actor, available_at, key, request_hash)
+         actor, available_at, key, request_hash, traceparent)
 ), k AS (
   INSERT INTO idempotency_keys (business_id, key, request_hash, invoice_id)
   SELECT business_id, key, request_hash, invoice_id FROM input WHERE key IS NOT NULL
@@ -54,7 +59,9 @@ WITH input AS (
   INSERT INTO outbox (queue, actor, payload, available_at)
   SELECT input.queue, input.actor,
     jsonb_build_object('invoice_pk', inv.id, 'invoice_id', inv.invoice_id,
-                       'generation', inv.pdf_generation),
+                       'generation', inv.pdf_generation)
+      || CASE WHEN input.traceparent IS NULL THEN '{}'::jsonb
+         ELSE jsonb_build_object('traceparent', input.traceparent) END,
     input.available_at
   FROM inv JOIN input USING (invoice_id)
 )
@@ -62,13 +69,13 @@ SELECT invoice_id, id FROM inv
 """
 
 
-def _columns(rows: list[NewInvoice]) -> dict[str, list[Any]]:
+def _columns(pending: list[_Pending]) -> dict[str, list[Any]]:
     """The statement's parameters: one array per column, one element per invoice.
 
     They go in binary (`%(name)b`): text arrays would be escaped element by element.
     """
     columns: dict[str, list[Any]] = {name: [] for name in _PARAMS}
-    for row in rows:
+    for row, _, traceparent in pending:
         inv = row.invoice
         values = (
             inv.invoice_id,
@@ -91,6 +98,7 @@ def _columns(rows: list[NewInvoice]) -> dict[str, list[Any]]:
             row.job_available_at,
             row.key,
             row.request_hash,
+            traceparent,
         )
         for name, value in zip(_PARAMS, values, strict=True):
             columns[name].append(value)
@@ -118,6 +126,7 @@ _PARAMS = (
     "available_at",
     "key",
     "request_hash",
+    "traceparent",
 )
 
 
@@ -140,7 +149,7 @@ class BatchingInvoiceCreator:
         self._linger = linger_seconds
         self._max_batch = max_batch
         self._max_in_flight = max_in_flight
-        self._pending: list[tuple[NewInvoice, asyncio.Future[bool]]] = []
+        self._pending: list[_Pending] = []
         self._in_flight = 0
         self.statements = 0
         self.rows = 0
@@ -148,7 +157,8 @@ class BatchingInvoiceCreator:
     async def save(self, new: NewInvoice) -> bool:
         """Save it (setting `invoice.id`); False when its idempotency key was already held."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((new, future))
+        # The request's trace goes with its job; the batch runs outside any one request.
+        self._pending.append((new, future, current_traceparent()))
         if self._in_flight < self._max_in_flight:
             self._in_flight += 1
             asyncio.get_running_loop().create_task(self._drain())
@@ -165,30 +175,30 @@ class BatchingInvoiceCreator:
         finally:
             self._in_flight -= 1
 
-    async def _write(self, batch: list[tuple[NewInvoice, asyncio.Future[bool]]]) -> None:
+    async def _write(self, batch: list[_Pending]) -> None:
         try:
-            saved = await self._execute([row for row, _ in batch])
+            saved = await self._execute(batch)
         except (psycopg.Error, OSError) as exc:
             if len(batch) > 1:
                 for item in batch:  # find the row at fault; the others still land
                     await self._write([item])
                 return
-            _, future = batch[0]
+            _, future, _ = batch[0]
             if not future.done():
                 future.set_exception(_translate(exc))
             return
-        for row, future in batch:
+        for row, future, _ in batch:
             pk = saved.get(row.invoice.invoice_id)
             if pk is not None:
                 row.invoice.id = pk
             if not future.done():
                 future.set_result(pk is not None)
 
-    async def _execute(self, rows: list[NewInvoice]) -> dict[str, int]:
+    async def _execute(self, batch: list[_Pending]) -> dict[str, int]:
         self.statements += 1
-        self.rows += len(rows)
+        self.rows += len(batch)
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(_CREATE_MANY, _columns(rows))
+            cursor = await conn.execute(_CREATE_MANY, _columns(batch))
             return {invoice_id: pk for invoice_id, pk in await cursor.fetchall()}
 
 

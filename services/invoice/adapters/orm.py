@@ -18,14 +18,17 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import registry, relationship
 from sqlalchemy.types import TypeDecorator
 
+from services.invoice.domain.deliveries import Delivery
 from services.invoice.domain.model import Business, Invoice, InvoiceLine
+from services.invoice.domain.webhooks import Webhook, WebhookEvent
 
 metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
@@ -170,6 +173,62 @@ scheduled_runs = Table(
     Column("detail", Text, nullable=True),
 )
 
+# One delivery of an invoice's PDF per channel; `claim` is recorded before anything is sent.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("invoice_pk", BigInteger, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("claim", String(64), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("invoice_pk", "channel", name="uq_deliveries_invoice_channel"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(40), nullable=False, unique=True),
+    Column("business_id", BigInteger, ForeignKey("businesses.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", ARRAY(String(64)), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True), nullable=True),
+    Index(
+        "ix_webhooks_business_live",
+        "business_id",
+        "id",
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+)
+
+# One row per event and endpoint: its id and body stay the same on every attempt.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), nullable=False, unique=True),
+    Column("webhook_pk", BigInteger, ForeignKey("webhooks.id"), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("invoice_id", String(32), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Index("ix_webhook_events_webhook", "webhook_pk", "id"),
+)
+
 _mapped = False
 
 
@@ -179,5 +238,17 @@ def start_mappers() -> None:
     if _mapped:
         return
     mapper_registry.map_imperatively(Business, businesses)
-    mapper_registry.map_imperatively(Invoice, invoices)
+    mapper_registry.map_imperatively(Delivery, deliveries)
+    mapper_registry.map_imperatively(
+        Invoice,
+        invoices,
+        # Loaded with their invoices in one extra query per batch, never lazily.
+        properties={
+            "deliveries": relationship(
+                Delivery, lazy="selectin", order_by=deliveries.c.id, passive_deletes=True
+            )
+        },
+    )
+    mapper_registry.map_imperatively(Webhook, webhooks)
+    mapper_registry.map_imperatively(WebhookEvent, webhook_events)
     _mapped = True

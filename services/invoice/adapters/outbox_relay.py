@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.tracing import TRACEPARENT
 from services.invoice.adapters.job_publisher import DramatiqPublisher, Job
 from services.invoice.adapters.orm import outbox
+from services.invoice.adapters.publish_tracing import publish_spans
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,19 @@ class OutboxRow:
     queue: str
     actor: str
     payload: dict[str, Any]
+    # The trace of the call that wrote the row, taken out of the payload the job receives.
+    traceparent: str | None = None
+
+    @classmethod
+    def from_stored(cls, row_id: int, queue: str, actor: str, payload: dict[str, Any]) -> OutboxRow:
+        """The row as read back, its trace context split off the payload."""
+        payload = dict(payload)
+        traceparent = payload.pop(TRACEPARENT, None)
+        return cls(row_id, queue, actor, payload, traceparent)
+
+    def job_options(self) -> dict[str, Any]:
+        """The Dramatiq message options that carry the row's trace to the job."""
+        return {TRACEPARENT: self.traceparent} if self.traceparent else {}
 
 
 # Turns due rows into the jobs to send; rows it leaves out (stale work) are dropped too.
@@ -98,12 +113,13 @@ class OutboxRelay:
         """Publish one batch of due rows; returns how many rows it took off the outbox."""
         async with self._engine.begin() as conn:
             result = await conn.execute(_DUE, {"limit": self._batch_size})
-            rows = [OutboxRow(r.id, r.queue, r.actor, r.payload) for r in result]
+            rows = [OutboxRow.from_stored(r.id, r.queue, r.actor, r.payload) for r in result]
             if not rows:
                 return 0
             jobs = await self._expand(conn, rows)
             if jobs:
-                await asyncio.to_thread(self._publisher.publish, jobs)
+                with publish_spans(jobs):
+                    await asyncio.to_thread(self._publisher.publish, jobs)
             await conn.execute(delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
         self.published_total += len(jobs)
         return len(rows)

@@ -3,16 +3,36 @@
 Two plain statements in autocommit instead of a locking transaction: the domain decides the
 change on what was read, and the UPDATE lands only while the PDF state is still what was
 read (optimistic concurrency); otherwise the caller reads again and decides again.
+
+The write is one statement that also does everything the change sets going: the change
+event, the deliveries of a ready PDF with their jobs, and the webhook events with theirs.
+So a crash can lose none of them, and a duplicate callback (whose UPDATE matches nothing)
+creates none of them twice.
 """
 
 from __future__ import annotations
 
-from psycopg.rows import dict_row
+from datetime import datetime
+from typing import Any
 
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from services.common.queues import (
+    EMAIL_SENDING,
+    SEND_EMAIL_ACTOR,
+    SEND_WHATSAPP_ACTOR,
+    WHATSAPP_SENDING,
+)
+from services.common.tracing import current_traceparent
 from services.invoice.adapters.change_events import NOTIFY_CHANGED_ROW
 from services.invoice.adapters.orm import lines_from_json
+from services.invoice.adapters.outbox_sql import with_traceparent
 from services.invoice.adapters.pg_pool import LazyPool
+from services.invoice.adapters.webhook_repository import EVENT_ROWS_SQL, event_jobs_sql
+from services.invoice.domain.deliveries import Delivery
 from services.invoice.domain.model import Invoice
+from services.invoice.service_layer.ports import DescribeInvoice, PdfFollowUps
 
 _COLUMNS = (
     "id, invoice_id, business_id, customer_name, customer_email, customer_phone, currency,"
@@ -20,9 +40,29 @@ _COLUMNS = (
     " status, pdf_status, pdf_generation, pdf_attempts, pdf_error, pdf_storage_key,"
     " pdf_checksum, pdf_updated_at"
 )
-_LOAD = f"SELECT {_COLUMNS} FROM invoices WHERE invoice_id = %(invoice_id)s"
-# The change and its event in one statement: the notification goes out with the commit, and
-# only when the UPDATE matched (no row, no event).
+_DELIVERIES = (
+    "(SELECT coalesce(json_agg(json_build_object('id', d.id, 'channel', d.channel,"
+    " 'status', d.status, 'attempts', d.attempts, 'error', d.error, 'sent_at', d.sent_at,"
+    " 'created_at', d.created_at, 'updated_at', d.updated_at) ORDER BY d.id), '[]'::json)"
+    " FROM deliveries d WHERE d.invoice_pk = invoices.id) AS deliveries"
+)
+_LOAD = f"SELECT {_COLUMNS}, {_DELIVERIES} FROM invoices WHERE invoice_id = %(invoice_id)s"
+_CHANNEL_JOBS = (
+    f"(VALUES ('email', '{EMAIL_SENDING.name}', '{SEND_EMAIL_ACTOR}'),"
+    f" ('whatsapp', '{WHATSAPP_SENDING.name}', '{SEND_WHATSAPP_ACTOR}'))"
+    " AS jobs(channel, queue, actor)"
+)
+_EVENT_ROWS = EVENT_ROWS_SQL.format(
+    type="%(event_type)s::varchar",
+    invoice_id="changed.invoice_id",
+    payload="%(event_data)s",
+    now="%(updated_at)s",
+    source="changed,",
+    business_id="changed.business_id",
+)
+_EVENT_JOBS = event_jobs_sql("%(traceparent)s")
+# The change and all it sets going in one statement (data-modifying CTEs always run to
+# completion); the notification goes out with the commit, and only when the UPDATE matched.
 _SAVE = (
     "WITH changed AS ("
     "UPDATE invoices SET pdf_status = %(pdf_status)s, pdf_attempts = %(pdf_attempts)s,"
@@ -31,16 +71,54 @@ _SAVE = (
     " updated_at = %(updated_at)s"
     " WHERE id = %(id)s AND pdf_generation = %(was_generation)s"
     " AND pdf_status = %(was_status)s AND pdf_attempts = %(was_attempts)s"
-    " RETURNING invoice_id, business_id, pdf_generation, pdf_status)"
+    " RETURNING id, invoice_id, business_id, pdf_generation, pdf_status),"
+    " new_deliveries AS ("
+    " INSERT INTO deliveries (invoice_pk, channel, status, attempts, created_at, updated_at)"
+    " SELECT changed.id, channel, 'pending', 0, %(updated_at)s, %(updated_at)s"
+    " FROM changed, unnest(%(channels)s::varchar[]) AS channel"
+    " ON CONFLICT (invoice_pk, channel) DO NOTHING RETURNING channel),"
+    " delivery_jobs AS ("
+    " INSERT INTO outbox (queue, actor, payload)"
+    " SELECT jobs.queue, jobs.actor, "
+    + with_traceparent(
+        "jsonb_build_object('invoice_id', %(invoice_id)s::text, 'channel', new_deliveries.channel)",
+        "%(traceparent)s",
+    )
+    + f" FROM new_deliveries JOIN {_CHANNEL_JOBS} USING (channel)),"
+    f" new_events AS ({_EVENT_ROWS}),"
+    f" event_jobs AS ({_EVENT_JOBS})"
     f" SELECT {NOTIFY_CHANGED_ROW} FROM changed"
 )
+
+
+def _delivery_from_json(item: dict[str, Any], invoice_pk: int) -> Delivery:
+    def when(key: str) -> datetime | None:
+        value = item.get(key)
+        return datetime.fromisoformat(value) if value else None
+
+    created, updated = when("created_at"), when("updated_at")
+    assert created is not None and updated is not None
+    return Delivery(
+        invoice_pk=invoice_pk,
+        channel=item["channel"],
+        created_at=created,
+        updated_at=updated,
+        status=item["status"],
+        attempts=int(item["attempts"]),
+        error=item.get("error"),
+        sent_at=when("sent_at"),
+        id=int(item["id"]),
+    )
 
 
 class PdfStateStore:
     """Invoices as the render callbacks see them, over the shared psycopg pool."""
 
-    def __init__(self, pool: LazyPool) -> None:
+    def __init__(self, pool: LazyPool, describe: DescribeInvoice | None = None) -> None:
         self._pool = pool
+        self._businesses: dict[int, tuple[str, str]] = {}
+        # Builds webhook event data; without it no webhook event is written.
+        self.describe = describe
 
     async def load(self, invoice_id: str) -> Invoice | None:
         async with self._pool.connection() as conn:
@@ -50,18 +128,43 @@ class PdfStateStore:
         if row is None:
             return None
         row["lines"] = lines_from_json(row["lines"])
+        row["deliveries"] = [_delivery_from_json(d, row["id"]) for d in row["deliveries"]]
         return Invoice(**row)
 
+    async def business_of(self, business_id: int) -> tuple[str, str]:
+        """A business's public id and name (they never change, so each is read once)."""
+        known = self._businesses.get(business_id)
+        if known is None:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT public_id, name FROM businesses WHERE id = %s", (business_id,)
+                )
+                row = await cursor.fetchone()
+            assert row is not None, f"no business {business_id}"
+            known = self._businesses[business_id] = (str(row[0]), str(row[1]))
+        return known
+
     async def save_pdf_state(
-        self, invoice: Invoice, was_generation: int, was_status: str, was_attempts: int
+        self,
+        invoice: Invoice,
+        was_generation: int,
+        was_status: str,
+        was_attempts: int,
+        follow_ups: PdfFollowUps | None = None,
     ) -> bool:
         """Write the invoice's PDF fields unless they changed since they were read; a write
-        announces itself on the change-event channel as it commits."""
+        announces itself on the change-event channel as it commits, with its follow-ups."""
+        follow_ups = follow_ups or PdfFollowUps()
+        event_type, event_data = None, None
+        if follow_ups.event_type and self.describe is not None:
+            event_type = follow_ups.event_type
+            event_data = self.describe(invoice, *await self.business_of(invoice.business_id))
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
                 _SAVE,
                 {
                     "id": invoice.id,
+                    "invoice_id": invoice.invoice_id,
                     "pdf_status": invoice.pdf_status,
                     "pdf_attempts": invoice.pdf_attempts,
                     "pdf_error": invoice.pdf_error,
@@ -69,9 +172,13 @@ class PdfStateStore:
                     "pdf_checksum": invoice.pdf_checksum,
                     "pdf_updated_at": invoice.pdf_updated_at,
                     "updated_at": invoice.updated_at,
+                    "traceparent": current_traceparent(),
                     "was_generation": was_generation,
                     "was_status": was_status,
                     "was_attempts": was_attempts,
+                    "channels": follow_ups.channels,
+                    "event_type": event_type,
+                    "event_data": Jsonb(event_data or {}),
                 },
             )
             return cursor.rowcount == 1

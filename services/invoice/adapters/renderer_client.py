@@ -5,6 +5,8 @@ from __future__ import annotations
 import grpc
 from suoops.renderer.v1 import renderer_pb2, renderer_pb2_grpc
 
+from services.common.tracing_grpc import traced_aio_channel
+
 
 class RendererClient:
     """Calls RendererService over one channel, opened on first use (inside the event loop)."""
@@ -19,7 +21,7 @@ class RendererClient:
         self, request: renderer_pb2.RenderInvoiceRequest, deadline_seconds: float
     ) -> renderer_pb2.RenderInvoiceResponse:
         if self._stub is None:
-            self._channel = grpc.aio.insecure_channel(self._address)
+            self._channel = traced_aio_channel(self._address)
             self._stub = renderer_pb2_grpc.RendererServiceStub(self._channel)
         response: renderer_pb2.RenderInvoiceResponse = await self._stub.RenderInvoice(
             request, metadata=self._metadata, timeout=deadline_seconds

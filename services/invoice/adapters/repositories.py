@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.tracing import TRACEPARENT, current_traceparent
 from services.invoice.adapters.orm import (
     api_tokens,
     businesses,
@@ -18,6 +19,7 @@ from services.invoice.adapters.orm import (
     outbox,
     scheduled_runs,
 )
+from services.invoice.adapters.outbox_sql import with_traceparent
 from services.invoice.domain.model import Business, Invoice
 
 
@@ -106,6 +108,9 @@ class OutboxRepository:
     async def add(
         self, queue: str, actor: str, payload: dict[str, Any], available_at: datetime
     ) -> None:
+        traceparent = current_traceparent()
+        if traceparent is not None:  # the job continues the trace of the call that queued it
+            payload = {**payload, TRACEPARENT: traceparent}
         stmt = insert(outbox).values(
             queue=queue, actor=actor, payload=payload, available_at=available_at
         )
@@ -182,7 +187,13 @@ class MaintenanceRepository:
     async def requeue_stuck_renders(self, actor: str, queue: str, cutoff: datetime) -> int:
         """Queue again every render unfinished since before `cutoff` that has no job waiting."""
         result = await self._session.execute(
-            _REQUEUE_STUCK, {"actor": actor, "queue": queue, "cutoff": cutoff}
+            _REQUEUE_STUCK,
+            {
+                "actor": actor,
+                "queue": queue,
+                "cutoff": cutoff,
+                "traceparent": current_traceparent(),
+            },
         )
         return len(result.all())
 
@@ -202,7 +213,12 @@ _REQUEUE_STUCK = text(
     " AND o.payload->>'invoice_id' = invoices.invoice_id)"
     " RETURNING id, invoice_id, pdf_generation)"
     " INSERT INTO outbox (queue, actor, payload)"
-    " SELECT :queue, :actor, jsonb_build_object("
-    "'invoice_pk', id, 'invoice_id', invoice_id, 'generation', pdf_generation) FROM stuck"
+    " SELECT :queue, :actor, "
+    + with_traceparent(
+        "jsonb_build_object('invoice_pk', id, 'invoice_id', invoice_id,"
+        " 'generation', pdf_generation)",
+        ":traceparent",
+    )
+    + " FROM stuck"
     " RETURNING id"
 )

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.invoice.domain.deliveries import Delivery
 
 # Crockford's base32 alphabet: digits and capitals without I, L, O, U (no look-alikes).
 _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -86,6 +90,8 @@ class Invoice:
     pdf_checksum: str | None = None
     pdf_updated_at: datetime | None = None
     id: int | None = field(default=None)
+    # One per channel in `deliver`, made when the PDF becomes ready.
+    deliveries: list[Delivery] = field(default_factory=list)
 
 
 def new_invoice_id() -> str:

@@ -45,6 +45,8 @@ class RenderCallbackServicer(render_callback_pb2_grpc.RenderCallbackServiceServi
             request.invoice_id,
             RenderedPdf(request.generation, request.storage_key, request.checksum_sha256),
         )
+        if applied:
+            self._app.jobs_committed()  # its deliveries and webhook events go out now
         return pb.CompleteRenderResponse(applied=applied)
 
     async def FailRender(
@@ -59,4 +61,6 @@ class RenderCallbackServicer(render_callback_pb2_grpc.RenderCallbackServiceServi
             attempts=request.attempts,
             final=request.final,
         )
+        if applied and request.final:
+            self._app.jobs_committed()
         return pb.FailRenderResponse(applied=applied)

@@ -96,6 +96,7 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
                         invoice.pdf_generation, rendered.storage_key, rendered.checksum_sha256
                     ),
                 )
+                self._app.jobs_committed()  # its deliveries and webhook events go out now
                 return invoice
             except grpc.aio.AioRpcError as exc:
                 log.warning(
@@ -166,5 +167,6 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
         )
         async for invoice in watched:
             yield pb.WatchInvoiceResponse(
-                pdf=messages.pdf_status_to_pb(invoice, self._app.pdf_url(invoice))
+                pdf=messages.pdf_status_to_pb(invoice, self._app.pdf_url(invoice)),
+                deliveries=[messages.delivery_to_pb(d) for d in invoice.deliveries],
             )

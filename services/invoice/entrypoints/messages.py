@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from suoops.invoice.v1 import invoice_pb2 as pb
 
 from services.invoice.domain import money
+from services.invoice.domain.deliveries import Delivery
 from services.invoice.domain.model import Invoice
 from services.invoice.domain.rules import InvoiceDraft, LineDraft
 
@@ -91,10 +92,29 @@ def invoice_to_pb(
         due_date=invoice.due_date.isoformat() if invoice.due_date else "",
         notes=invoice.notes or "",
         deliver=[CHANNEL_TO_PB[ch] for ch in invoice.deliver],
+        deliveries=[delivery_to_pb(delivery) for delivery in invoice.deliveries],
         created_at=timestamp(invoice.created_at),
         updated_at=timestamp(invoice.updated_at),
         pdf_generation=invoice.pdf_generation,
         business=pb.BusinessInfo(business_id=business_public_id, name=business_name),
+    )
+
+
+DELIVERY_STATUS_TO_PB = {
+    "pending": pb.DELIVERY_STATUS_PENDING,
+    "sent": pb.DELIVERY_STATUS_SENT,
+    "failed": pb.DELIVERY_STATUS_FAILED,
+}
+
+
+def delivery_to_pb(delivery: Delivery) -> pb.Delivery:
+    """One delivery of the PDF as the API shows it."""
+    return pb.Delivery(
+        channel=CHANNEL_TO_PB[delivery.channel],
+        status=DELIVERY_STATUS_TO_PB[delivery.status],
+        attempts=delivery.attempts,
+        error=delivery.error or "",
+        sent_at=timestamp(delivery.sent_at),
     )
 
 

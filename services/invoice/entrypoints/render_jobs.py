@@ -29,7 +29,11 @@ def encode_render_request(invoice: Invoice, business: Business) -> str:
 
 async def expand_jobs(conn: AsyncConnection, rows: list[OutboxRow]) -> list[Job]:
     """Jobs for the due rows; a render already done or superseded is dropped, not sent."""
-    jobs = [Job(r.queue, r.actor, (r.payload,)) for r in rows if r.actor != RENDER_ACTOR]
+    jobs = [
+        Job(r.queue, r.actor, (r.payload,), r.job_options())
+        for r in rows
+        if r.actor != RENDER_ACTOR
+    ]
     renders = [r for r in rows if r.actor == RENDER_ACTOR]
     if not renders:
         return jobs
@@ -56,9 +60,6 @@ async def expand_jobs(conn: AsyncConnection, rows: list[OutboxRow]) -> list[Job]
             continue
         if invoice.pdf_status in (PdfStatus.READY.value, PdfStatus.FAILED.value):
             continue
-        jobs.append(
-            Job(
-                row.queue, row.actor, (encode_render_request(invoice, owners[invoice.business_id]),)
-            )
-        )
+        encoded = encode_render_request(invoice, owners[invoice.business_id])
+        jobs.append(Job(row.queue, row.actor, (encoded,), row.job_options()))
     return jobs

@@ -99,6 +99,8 @@ def _pdf_state(invoice: Invoice) -> tuple[object, ...]:
         invoice.pdf_attempts,
         invoice.pdf_error,
         invoice.pdf_storage_key,
+        # Delivery changes are announced on the same channel: watchers see them too.
+        tuple((d.channel, d.status, d.attempts, d.error) for d in invoice.deliveries),
     )
 
 

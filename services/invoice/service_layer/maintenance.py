@@ -12,6 +12,11 @@ from services.invoice.domain import model
 from services.invoice.domain.errors import FieldError, InvalidInput
 from services.invoice.service_layer.invoices import utc_now
 from services.invoice.service_layer.renders import pdf_change, render_job_payload
+from services.invoice.service_layer.reports import (
+    MONTHLY_TAX_REPORTS,
+    build_monthly_tax_reports,
+    requeue_stuck_report_renders,
+)
 from services.invoice.service_layer.unit_of_work import UnitOfWork
 
 SWEEP_STUCK_RENDERS = "sweep_stuck_renders"
@@ -26,21 +31,30 @@ class MaintenancePolicy:
     idempotency_key_ttl: timedelta
 
 
-async def _sweep(uow: UnitOfWork, now: datetime, policy: MaintenancePolicy) -> str:
+async def _sweep(uow: UnitOfWork, period: str, now: datetime, policy: MaintenancePolicy) -> str:
     count = await uow.maintenance.requeue_stuck_renders(
         RENDER_INVOICE_ACTOR, PDF_GENERATION.name, now - policy.render_stuck_after
     )
-    return f"requeued {count} render(s)"
+    reports = await requeue_stuck_report_renders(uow, now - policy.render_stuck_after, now)
+    return f"requeued {count} render(s) and {reports} tax report render(s)"
 
 
-async def _purge(uow: UnitOfWork, now: datetime, policy: MaintenancePolicy) -> str:
+async def _purge(uow: UnitOfWork, period: str, now: datetime, policy: MaintenancePolicy) -> str:
     count = await uow.maintenance.purge_idempotency_keys(now - policy.idempotency_key_ttl)
     return f"purged {count} idempotency key(s)"
 
 
-JOBS: dict[str, Callable[[UnitOfWork, datetime, MaintenancePolicy], Awaitable[str]]] = {
+async def _tax_reports(
+    uow: UnitOfWork, period: str, now: datetime, policy: MaintenancePolicy
+) -> str:
+    return await build_monthly_tax_reports(uow, period, now)
+
+
+# Each job gets the period it runs for (the monthly report reports that month).
+JOBS: dict[str, Callable[[UnitOfWork, str, datetime, MaintenancePolicy], Awaitable[str]]] = {
     SWEEP_STUCK_RENDERS: _sweep,
     PURGE_IDEMPOTENCY_KEYS: _purge,
+    MONTHLY_TAX_REPORTS: _tax_reports,
 }
 
 
@@ -59,7 +73,7 @@ async def run_scheduled_job(
     async with uow:
         if not await uow.maintenance.claim_period(job, period):
             return False, "already ran for this period"
-        detail = await JOBS[job](uow, clock(), policy)
+        detail = await JOBS[job](uow, period, clock(), policy)
         await uow.maintenance.record_detail(job, period, detail)
         await uow.commit()
     return True, detail

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.invoice.domain.model import Invoice
 
@@ -33,11 +34,29 @@ class InvoiceCreator(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PdfFollowUps:
+    """What a PDF state change sets going with it, atomically: deliveries and a webhook event."""
+
+    channels: list[str] = field(default_factory=list)
+    event_type: str | None = None
+
+
+# A webhook event's `data`: the invoice as the API shows it, given its business's public id
+# and name.
+DescribeInvoice = Callable[[Invoice, str, str], dict[str, Any]]
+
+
 class PdfStates(Protocol):
     """Reads an invoice and writes back its PDF state if it is unchanged since the read."""
 
     async def load(self, invoice_id: str) -> Invoice | None: ...
 
     async def save_pdf_state(
-        self, invoice: Invoice, was_generation: int, was_status: str, was_attempts: int
+        self,
+        invoice: Invoice,
+        was_generation: int,
+        was_status: str,
+        was_attempts: int,
+        follow_ups: PdfFollowUps | None = None,
     ) -> bool: ...

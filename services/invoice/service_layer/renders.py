@@ -7,12 +7,12 @@ from datetime import datetime
 
 from services.common.queues import PDF_GENERATION
 from services.invoice.adapters.change_events import notify_in_transaction
-from services.invoice.domain import model
+from services.invoice.domain import deliveries, model, webhooks
 from services.invoice.domain.errors import NotFound, Unavailable
 from services.invoice.domain.model import Invoice, RenderedPdf
 from services.invoice.service_layer.events import InvoiceChanged
 from services.invoice.service_layer.invoices import RENDER_ACTOR, utc_now
-from services.invoice.service_layer.ports import PdfStates
+from services.invoice.service_layer.ports import PdfFollowUps, PdfStates
 from services.invoice.service_layer.unit_of_work import UnitOfWork
 
 # Concurrent changes to one invoice's PDF state are rare; after this many, give up.
@@ -35,6 +35,14 @@ def pdf_change(invoice: Invoice) -> InvoiceChanged:
     )
 
 
+def follow_ups_of(invoice: Invoice) -> PdfFollowUps:
+    """What the invoice's new PDF state sets going: deliveries when ready, and its event."""
+    return PdfFollowUps(
+        channels=deliveries.channels_to_deliver(invoice),
+        event_type=webhooks.pdf_event_type(invoice),
+    )
+
+
 async def _change_pdf_state(
     store: PdfStates, invoice_id: str, change: Callable[[Invoice], bool]
 ) -> tuple[bool, Invoice]:
@@ -46,7 +54,7 @@ async def _change_pdf_state(
         was = (invoice.pdf_generation, invoice.pdf_status, invoice.pdf_attempts)
         if not change(invoice):
             return False, invoice
-        if await store.save_pdf_state(invoice, *was):
+        if await store.save_pdf_state(invoice, *was, follow_ups_of(invoice)):
             return True, invoice
     raise Unavailable(f"the PDF state of {invoice_id} kept changing; try again")
 
@@ -54,7 +62,8 @@ async def _change_pdf_state(
 async def complete_render(
     store: PdfStates, invoice_id: str, pdf: RenderedPdf, clock: Callable[[], datetime] = utc_now
 ) -> tuple[bool, Invoice]:
-    """Record a stored PDF; a duplicate or stale report changes nothing (returns False)."""
+    """Record a stored PDF, with its deliveries and event; a duplicate or stale report changes
+    nothing (returns False)."""
     return await _change_pdf_state(
         store, invoice_id, lambda invoice: model.complete_render(invoice, pdf, clock())
     )
@@ -70,7 +79,7 @@ async def fail_render(
     final: bool,
     clock: Callable[[], datetime] = utc_now,
 ) -> tuple[bool, Invoice]:
-    """Record a failed attempt; the final one moves the invoice to failed."""
+    """Record a failed attempt; the final one moves the invoice to failed (and says so)."""
     return await _change_pdf_state(
         store,
         invoice_id,

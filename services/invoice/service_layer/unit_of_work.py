@@ -13,6 +13,7 @@ from services.invoice.adapters.repositories import (
     MaintenanceRepository,
     OutboxRepository,
 )
+from services.invoice.adapters.webhook_repository import WebhookRepository
 
 
 class UnitOfWork:
@@ -23,6 +24,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     businesses: BusinessRepository
     maintenance: MaintenanceRepository
+    webhooks: WebhookRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -35,6 +37,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(self._session)
         self.businesses = BusinessRepository(self._session)
         self.maintenance = MaintenanceRepository(self._session)
+        self.webhooks = WebhookRepository(self._session)
         return self
 
     async def __aexit__(
