@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import http.client
 import os
 import sys
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
@@ -35,6 +35,8 @@ from services.dev.supervisor import (
 READY_TIMEOUT_SECONDS = 120
 DEMO_BUSINESS = "Demo Business"
 DEMO_TOKEN_FILE = "demo_token"
+DEMO_OPERATOR = "Demo Operator"
+OPERATOR_TOKEN_FILE = "operator_token"
 # Metrics ports the children bind; a second stack side by side gets free ones for those unset.
 METRICS_PORTS = {
     "INVOICE_METRICS_PORT": "invoice_metrics_port",
@@ -139,7 +141,8 @@ def _run_stack(settings: Settings, data_dir: Path, console: Console, stack: Exit
     supervisor.start()
     supervisor.wait_ready(READY_TIMEOUT_SECONDS)
     token = _demo_token(settings, data_dir, env, console)
-    _print_ready(console, gateway_url(settings), token)
+    operator = _operator_token(settings, data_dir, env, console)
+    _print_ready(console, gateway_url(settings), token, operator)
     exited = supervisor.wait(also_alive=infra_alive)
     console.say(f"{exited}; stopping everything")
     return exited.exit_code
@@ -234,15 +237,35 @@ def _lock_data_dir(stack: ExitStack, data_dir: Path) -> None:
 
 def _demo_token(settings: Settings, data_dir: Path, env: dict[str, str], console: Console) -> str:
     """The demo business's token: the one from the last run if the stack still accepts it."""
-    path = data_dir / DEMO_TOKEN_FILE
+    gateway = gateway_url(settings)
+    return _saved_token(
+        data_dir / DEMO_TOKEN_FILE,
+        lambda token: _answers(f"{gateway}/invoices?page_size=1", token) == 200,
+        lambda: run_captured(console, "admin", suoops_argv("create-business", DEMO_BUSINESS), env),
+    )
+
+
+def _operator_token(
+    settings: Settings, data_dir: Path, env: dict[str, str], console: Console
+) -> str:
+    """A token for the /admin dashboard, kept between runs like the demo token."""
+    gateway = gateway_url(settings)
+    return _saved_token(
+        data_dir / OPERATOR_TOKEN_FILE,
+        # A valid operator token is answered with the session cookie and a redirect.
+        lambda token: _answers(f"{gateway}/admin?token={token}") == 303,
+        lambda: run_captured(console, "admin", suoops_argv("create-operator", DEMO_OPERATOR), env),
+    )
+
+
+def _saved_token(path: Path, accepted: Callable[[str], bool], create: Callable[[], str]) -> str:
     with contextlib.suppress(FileNotFoundError):
         token = path.read_text(encoding="utf-8").strip()
-        if token and _token_accepted(gateway_url(settings), token):
+        if token and accepted(token):
             return token
-    output = run_captured(console, "admin", suoops_argv("create-business", DEMO_BUSINESS), env)
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    lines = [line.strip() for line in create().splitlines() if line.strip()]
     if not lines:
-        raise CommandFailed("`suoops create-business` printed no token")
+        raise CommandFailed(f"no token was printed for {path.name}")
     token = lines[-1]
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
         os.fchmod(handle.fileno(), 0o600)
@@ -250,18 +273,21 @@ def _demo_token(settings: Settings, data_dir: Path, env: dict[str, str], console
     return token
 
 
-def _token_accepted(gateway: str, token: str) -> bool:
-    request = urllib.request.Request(
-        f"{gateway}/invoices?page_size=1", headers={"Authorization": f"Bearer {token}"}
-    )
+def _answers(url: str, token: str | None = None) -> int | None:
+    """The status a GET of the URL gets (redirects not followed); None when unreachable."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        connection.request("GET", f"{parts.path}?{parts.query}", headers=headers)
+        return connection.getresponse().status
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
 
 
-def _print_ready(console: Console, gateway: str, token: str) -> None:
+def _print_ready(console: Console, gateway: str, token: str, operator: str) -> None:
     body = '{"customer_name": "Ada Obi", "amount": "50000"}'
     curl = (
         f'curl -s -X POST {gateway}/invoices/ -H "Authorization: Bearer $TOKEN" '
@@ -273,6 +299,7 @@ def _print_ready(console: Console, gateway: str, token: str) -> None:
   SuoOps is running.
     gateway   {gateway}   (API docs: {gateway}/docs)
     token     {token}   (the business "{DEMO_BUSINESS}")
+    dashboard {gateway}/admin?token={operator}
 
   Try it:
     TOKEN={token}

@@ -99,6 +99,11 @@ def test_make_run_serves_the_api_keeps_its_data_and_stops_on_ctrl_c(
     stacks.append(first)
     token = first.wait_for_token()
     assert f"gateway   {first.gateway}" in first.output.text()
+    dashboard = _dashboard_url(first)
+    with httpx.Client(follow_redirects=True, timeout=30) as browser:
+        page = browser.get(dashboard)
+    assert page.status_code == 200 and page.url.path == "/admin", page.text
+    assert "<html" in page.text.lower()
 
     created = httpx.post(
         f"{first.gateway}/invoices/",
@@ -139,6 +144,7 @@ def test_make_run_serves_the_api_keeps_its_data_and_stops_on_ctrl_c(
     second = Stack(data_dir, env)
     stacks.append(second)
     assert second.wait_for_token() == token
+    assert _dashboard_url(second) == dashboard
     fetched = httpx.get(
         f"{second.gateway}/invoices/{invoice['invoice_id']}",
         headers={"Authorization": f"Bearer {token}"},
@@ -148,3 +154,10 @@ def test_make_run_serves_the_api_keeps_its_data_and_stops_on_ctrl_c(
     assert fetched.json()["invoice_id"] == invoice["invoice_id"]
     assert second.ctrl_c() == 0, second.output.text()
     assert wait_all_gone(second.pids) == [], second.output.text()
+
+
+def _dashboard_url(stack: Stack) -> str:
+    """The operator's dashboard link from the ready banner."""
+    found = re.search(r"dashboard (\S+/admin\?token=\S+)", stack.output.text())
+    assert found, stack.output.text()
+    return found.group(1)
