@@ -69,6 +69,10 @@ class Settings:
     delivery_max_backoff_ms: int = _env("DELIVERY_MAX_BACKOFF_MS", default=600_000)
     # A delivery claimed this long ago by a job that never reported is taken over.
     delivery_claim_lease_seconds: int = _env("DELIVERY_CLAIM_LEASE_SECONDS", default=600)
+    # A pending delivery or webhook event untouched this long with no job waiting (its message
+    # was lost) is queued again by the scheduler's sweeper; once attempted, it is also given
+    # the longest retry delay (max backoff, or a server's Retry-After up to 1 h) on top.
+    delivery_stuck_after_seconds: int = _env("DELIVERY_STUCK_AFTER_SECONDS", default=900)
     # Webhook retries: 30 s doubling to 1 h, until the window below (a day) closes.
     webhook_max_retries: int = _env("WEBHOOK_MAX_RETRIES", default=40)
     webhook_min_backoff_ms: int = _env("WEBHOOK_MIN_BACKOFF_MS", default=30_000)
@@ -153,7 +157,8 @@ class Settings:
             raise SettingsError("REDIS_URL must start with redis:// or rediss://")
         if self.database_url and not self.database_url.startswith("postgresql"):
             raise SettingsError("DATABASE_URL must be a postgresql:// URL")
-        for name in ("gateway_port", "db_pool_size", "pdf_url_expiry_seconds"):
+        positive = ("gateway_port", "db_pool_size", "pdf_url_expiry_seconds")
+        for name in (*positive, "delivery_stuck_after_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{_field(name).metadata['env']} must be positive")
         if not 1 <= self.tax_report_day <= 28 or not 0 <= self.tax_report_hour <= 23:

@@ -28,6 +28,9 @@ def scheduled_jobs(settings: Settings) -> tuple[ScheduledJob, ...]:
     """Every periodic job and when it is due."""
     return (
         ScheduledJob("sweep_stuck_renders", Every(settings.sweep_interval_seconds)),
+        # Its own job (own record and outcome per period), so either sweep failing or
+        # slowing down leaves the other one running.
+        ScheduledJob("sweep_stuck_deliveries", Every(settings.sweep_interval_seconds)),
         ScheduledJob("purge_idempotency_keys", Every(3600)),
         ScheduledJob(
             "monthly_tax_reports",

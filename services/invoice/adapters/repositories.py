@@ -20,6 +20,10 @@ from services.invoice.adapters.orm import (
     scheduled_runs,
 )
 from services.invoice.adapters.outbox_sql import with_traceparent
+from services.invoice.adapters.stuck_delivery_sql import (
+    REQUEUE_STUCK_DELIVERIES,
+    SWEEP_STUCK_WEBHOOK_EVENTS,
+)
 from services.invoice.domain.model import Business, Invoice
 
 
@@ -29,6 +33,19 @@ class StoredKey:
 
     request_hash: str
     invoice_id: str
+
+
+@dataclass(frozen=True)
+class StuckCutoffs:
+    """When a pending delivery or event counts as abandoned: untouched since before
+    `never_tried` (no attempt yet) or `retried` (attempted before)."""
+
+    now: datetime
+    never_tried: datetime
+    retried: datetime
+
+    def params(self) -> dict[str, datetime]:
+        return {"now": self.now, "cutoff": self.never_tried, "retried_cutoff": self.retried}
 
 
 @dataclass(frozen=True)
@@ -196,6 +213,34 @@ class MaintenanceRepository:
             },
         )
         return len(result.all())
+
+    async def requeue_stuck_deliveries(
+        self, cutoffs: StuckCutoffs, lease_cutoff: datetime, limit: int
+    ) -> int:
+        """Queue again (at most `limit`) pending deliveries whose job was lost and whose claim,
+        if any, was taken before `lease_cutoff`; how many."""
+        params = {
+            **cutoffs.params(),
+            "lease_cutoff": lease_cutoff,
+            "limit": limit,
+            "traceparent": current_traceparent(),
+        }
+        result = await self._session.execute(REQUEUE_STUCK_DELIVERIES, params)
+        return len(result.all())
+
+    async def sweep_stuck_webhook_events(
+        self, cutoffs: StuckCutoffs, window_start: datetime, limit: int
+    ) -> tuple[int, int]:
+        """Queue again the pending events whose job was lost, or give up those past their
+        retry window (created before `window_start`); how many of each."""
+        params = {
+            **cutoffs.params(),
+            "window_start": window_start,
+            "limit": limit,
+            "traceparent": current_traceparent(),
+        }
+        row = (await self._session.execute(SWEEP_STUCK_WEBHOOK_EVENTS, params)).one()
+        return int(row.requeued), int(row.given_up)
 
     async def purge_idempotency_keys(self, cutoff: datetime) -> int:
         result = await self._session.execute(

@@ -7,10 +7,30 @@ from datetime import timedelta
 from suoops.invoice.v1 import maintenance_pb2 as pb
 from suoops.invoice.v1 import maintenance_pb2_grpc
 
+from services.common.settings import Settings
 from services.invoice.bootstrap import InvoiceApp
 from services.invoice.entrypoints.callback_servicer import require_internal
 from services.invoice.entrypoints.invoice_servicer import Context
 from services.invoice.service_layer import maintenance
+
+
+def maintenance_policy(settings: Settings) -> maintenance.MaintenancePolicy:
+    """The jobs' thresholds; a delivery job may legitimately wait out the longest backoff or
+    Retry-After, so only a row untouched for longer than that (after an attempt) is stuck."""
+    longest_retry_after = maintenance.LONGEST_RETRY_AFTER
+    return maintenance.MaintenancePolicy(
+        render_stuck_after=timedelta(seconds=settings.render_stuck_after_seconds),
+        idempotency_key_ttl=timedelta(hours=settings.idempotency_key_ttl_hours),
+        delivery_stuck_after=timedelta(seconds=settings.delivery_stuck_after_seconds),
+        delivery_claim_lease=timedelta(seconds=settings.delivery_claim_lease_seconds),
+        delivery_retry_wait=max(
+            timedelta(milliseconds=settings.delivery_max_backoff_ms), longest_retry_after
+        ),
+        webhook_retry_wait=max(
+            timedelta(milliseconds=settings.webhook_max_backoff_ms), longest_retry_after
+        ),
+        webhook_retry_window=timedelta(hours=settings.webhook_retry_window_hours),
+    )
 
 
 class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):
@@ -18,11 +38,7 @@ class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):
 
     def __init__(self, app: InvoiceApp) -> None:
         self._app = app
-        settings = app.settings
-        self._policy = maintenance.MaintenancePolicy(
-            render_stuck_after=timedelta(seconds=settings.render_stuck_after_seconds),
-            idempotency_key_ttl=timedelta(hours=settings.idempotency_key_ttl_hours),
-        )
+        self._policy = maintenance_policy(app.settings)
 
     async def RunScheduledJob(
         self, request: pb.RunScheduledJobRequest, context: Context

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from services.common.queues import PDF_GENERATION, RENDER_INVOICE_ACTOR
 from services.invoice.adapters.change_events import notify_in_transaction
+from services.invoice.adapters.repositories import StuckCutoffs
 from services.invoice.domain import model
 from services.invoice.domain.errors import FieldError, InvalidInput
 from services.invoice.service_layer.invoices import utc_now
@@ -20,15 +21,30 @@ from services.invoice.service_layer.reports import (
 from services.invoice.service_layer.unit_of_work import UnitOfWork
 
 SWEEP_STUCK_RENDERS = "sweep_stuck_renders"
+SWEEP_STUCK_DELIVERIES = "sweep_stuck_deliveries"
 PURGE_IDEMPOTENCY_KEYS = "purge_idempotency_keys"
+# The longest a delivery worker defers a job for a server's Retry-After
+# (services.delivery.actors.MAX_RETRY_AFTER_MS): a job may legitimately wait this long.
+LONGEST_RETRY_AFTER = timedelta(hours=1)
+# Rows requeued per sweep at most, so one sweep stays one short transaction.
+SWEEP_BATCH = 1000
 
 
 @dataclass(frozen=True)
 class MaintenancePolicy:
-    """How old is too old, for each job."""
+    """How old is too old, for each job.
+
+    A delivery or webhook event is abandoned after `delivery_stuck_after` without an attempt,
+    or after that plus its `*_retry_wait` (the longest backoff or Retry-After) once attempted.
+    """
 
     render_stuck_after: timedelta
     idempotency_key_ttl: timedelta
+    delivery_stuck_after: timedelta = timedelta(minutes=15)
+    delivery_claim_lease: timedelta = timedelta(minutes=10)
+    delivery_retry_wait: timedelta = LONGEST_RETRY_AFTER
+    webhook_retry_wait: timedelta = LONGEST_RETRY_AFTER
+    webhook_retry_window: timedelta = timedelta(hours=24)
 
 
 async def _sweep(uow: UnitOfWork, period: str, now: datetime, policy: MaintenancePolicy) -> str:
@@ -37,6 +53,26 @@ async def _sweep(uow: UnitOfWork, period: str, now: datetime, policy: Maintenanc
     )
     reports = await requeue_stuck_report_renders(uow, now - policy.render_stuck_after, now)
     return f"requeued {count} render(s) and {reports} tax report render(s)"
+
+
+async def _sweep_deliveries(
+    uow: UnitOfWork, period: str, now: datetime, policy: MaintenancePolicy
+) -> str:
+    never_tried = now - policy.delivery_stuck_after
+    deliveries = await uow.maintenance.requeue_stuck_deliveries(
+        StuckCutoffs(now, never_tried, never_tried - policy.delivery_retry_wait),
+        now - policy.delivery_claim_lease,
+        SWEEP_BATCH,
+    )
+    events, given_up = await uow.maintenance.sweep_stuck_webhook_events(
+        StuckCutoffs(now, never_tried, never_tried - policy.webhook_retry_wait),
+        now - policy.webhook_retry_window,
+        SWEEP_BATCH,
+    )
+    return (
+        f"requeued {deliveries} delivery(ies) and {events} webhook event(s);"
+        f" gave up {given_up} webhook event(s)"
+    )
 
 
 async def _purge(uow: UnitOfWork, period: str, now: datetime, policy: MaintenancePolicy) -> str:
@@ -53,6 +89,7 @@ async def _tax_reports(
 # Each job gets the period it runs for (the monthly report reports that month).
 JOBS: dict[str, Callable[[UnitOfWork, str, datetime, MaintenancePolicy], Awaitable[str]]] = {
     SWEEP_STUCK_RENDERS: _sweep,
+    SWEEP_STUCK_DELIVERIES: _sweep_deliveries,
     PURGE_IDEMPOTENCY_KEYS: _purge,
     MONTHLY_TAX_REPORTS: _tax_reports,
 }
