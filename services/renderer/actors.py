@@ -59,11 +59,22 @@ def register_render_actors(
         note_invoice(invoice_id)
         message = CurrentMessage.get_current_message()
         attempt = (message.options.get("retries", 0) if message else 0) + 1
-        if not callbacks.started(invoice_id, generation):
+        # StartRender travels while the render runs; its answer is awaited before anything is
+        # stored or reported, so a job no longer wanted costs one render and changes nothing.
+        start = callbacks.start_meanwhile(invoice_id, generation)
+        rendered, render_error = None, None
+        try:
+            rendered = pipeline.render(request)
+        except Exception as exc:
+            render_error = exc
+        if not start.result():
             log.info("render no longer wanted", extra={"invoice_id": invoice_id})
             return
         try:
-            outcome = pipeline.render_and_store(request)
+            if render_error is not None:
+                raise render_error
+            assert rendered is not None
+            outcome = pipeline.store(request, rendered)
         except PermanentRenderError as exc:
             notes.failed(invoice_id, str(exc), attempt, final=True)
             callbacks.failed(invoice_id, generation, str(exc), attempt, final=True)

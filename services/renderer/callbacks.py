@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import Future, ThreadPoolExecutor
+
 from suoops.invoice.v1 import render_callback_pb2 as pb
 from suoops.invoice.v1 import render_callback_pb2_grpc
 
@@ -9,6 +12,8 @@ from services.common.tracing_grpc import traced_channel
 from services.renderer.storage import StoredPdf
 
 CALL_DEADLINE_SECONDS = 10.0
+# StartRender calls in flight at once while their renders run (one per worker thread is plenty).
+START_THREADS = 8
 
 
 class RenderCallbacks:
@@ -18,6 +23,7 @@ class RenderCallbacks:
         self._channel = traced_channel(address)
         self._stub = render_callback_pb2_grpc.RenderCallbackServiceStub(self._channel)
         self._metadata = (("authorization", f"Bearer {internal_token}"),)
+        self._starts = ThreadPoolExecutor(START_THREADS, thread_name_prefix="start-render")
 
     def started(self, invoice_id: str, generation: int) -> bool:
         """Mark the render started; False when the PDF is no longer wanted (done or stale)."""
@@ -27,6 +33,11 @@ class RenderCallbacks:
             timeout=CALL_DEADLINE_SECONDS,
         )
         return bool(reply.render)
+
+    def start_meanwhile(self, invoice_id: str, generation: int) -> Future[bool]:
+        """`started` on a helper thread (in the caller's trace), so the render need not wait."""
+        context = contextvars.copy_context()
+        return self._starts.submit(context.run, self.started, invoice_id, generation)
 
     def completed(
         self, invoice_id: str, generation: int, stored: StoredPdf, render_seconds: float
@@ -62,4 +73,5 @@ class RenderCallbacks:
         return bool(reply.applied)
 
     def close(self) -> None:
+        self._starts.shutdown(wait=True)
         self._channel.close()

@@ -15,6 +15,14 @@ from services.renderer.storage import PdfStore, StoredPdf, storage_key
 
 
 @dataclass(frozen=True)
+class RenderedPdf:
+    """A PDF rendered but not stored yet, and how long its render took."""
+
+    pdf: bytes
+    render_seconds: float
+
+
+@dataclass(frozen=True)
 class RenderOutcome:
     """A stored PDF and how long its render took."""
 
@@ -30,24 +38,39 @@ class RenderPipeline:
         self._store = store
 
     def render_and_store(self, request: renderer_pb2.RenderInvoiceRequest) -> RenderOutcome:
-        invoice = request.invoice
+        """Render, then store (the two steps below, one after the other)."""
+        return self.store(request, self.render(request))
+
+    def render(self, request: renderer_pb2.RenderInvoiceRequest) -> RenderedPdf:
+        """The PDF bytes, rendered in a pool process; nothing is stored yet."""
         try:
             started = time.perf_counter()
             with span("render", attributes=_span_attributes(request)):
-                pdf = self._pool.render(invoice)
+                pdf = self._pool.render(request.invoice)
             seconds = time.perf_counter() - started
-            PDF_RENDER_SECONDS.observe(seconds)
-            key = storage_key(invoice.business.business_id, invoice.invoice_id, request.generation)
+        except Exception:
+            PDF_FAILURE.inc()
+            raise
+        PDF_RENDER_SECONDS.observe(seconds)
+        return RenderedPdf(pdf, seconds)
+
+    def store(
+        self, request: renderer_pb2.RenderInvoiceRequest, rendered: RenderedPdf
+    ) -> RenderOutcome:
+        """Store a rendered PDF under its generation's key (written once)."""
+        invoice = request.invoice
+        key = storage_key(invoice.business.business_id, invoice.invoice_id, request.generation)
+        try:
             with span(
                 "s3.put_object", kind=SpanKind.CLIENT, attributes={"rpc.system": "aws-api"}
             ) as upload:
-                stored = self._store.put_once(key, pdf)
+                stored = self._store.put_once(key, rendered.pdf)
                 upload.set_attribute("pdf.size_bytes", stored.size_bytes)
         except Exception:
             PDF_FAILURE.inc()
             raise
         PDF_SUCCESS.inc()
-        return RenderOutcome(stored, seconds)
+        return RenderOutcome(stored, rendered.render_seconds)
 
 
 def _span_attributes(request: renderer_pb2.RenderInvoiceRequest) -> dict[str, str | int]:

@@ -1,7 +1,8 @@
 """Publishes committed outbox rows to the job queues: woken right after a commit, and swept.
 
-At least once: a row is deleted only after its job was enqueued, so a crash in between sends
-the job again, and everything downstream is idempotent.
+At least once: a batch's rows are deleted in the transaction that commits only after their jobs
+were enqueued, so a crash in between sends the jobs again, and everything downstream is
+idempotent.
 """
 
 from __future__ import annotations
@@ -13,19 +14,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.tracing import TRACEPARENT
 from services.invoice.adapters.job_publisher import DramatiqPublisher, Job
-from services.invoice.adapters.orm import outbox
 from services.invoice.adapters.publish_tracing import publish_spans
 
 log = logging.getLogger(__name__)
 
-_DUE = text(
-    "SELECT id, queue, actor, payload FROM outbox WHERE available_at <= now()"
-    " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
+# Takes due rows off the outbox, locked, in one round trip; the transaction commits the
+# deletion only once their jobs are in Redis (a failed publish rolls it back).
+_TAKE_DUE = text(
+    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE available_at <= now()"
+    " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, queue, actor, payload"
 )
 
 
@@ -112,15 +115,17 @@ class OutboxRelay:
     async def publish_due(self) -> int:
         """Publish one batch of due rows; returns how many rows it took off the outbox."""
         async with self._engine.begin() as conn:
-            result = await conn.execute(_DUE, {"limit": self._batch_size})
-            rows = [OutboxRow.from_stored(r.id, r.queue, r.actor, r.payload) for r in result]
+            result = await conn.execute(_TAKE_DUE, {"limit": self._batch_size})
+            rows = sorted(
+                (OutboxRow.from_stored(r.id, r.queue, r.actor, r.payload) for r in result),
+                key=lambda row: row.id,  # RETURNING has no order of its own
+            )
             if not rows:
                 return 0
             jobs = await self._expand(conn, rows)
             if jobs:
                 with publish_spans(jobs):
                     await asyncio.to_thread(self._publisher.publish, jobs)
-            await conn.execute(delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
         self.published_total += len(jobs)
         return len(rows)
 

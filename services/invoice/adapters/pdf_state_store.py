@@ -34,7 +34,8 @@ from services.invoice.domain.deliveries import Delivery
 from services.invoice.domain.model import Invoice
 from services.invoice.service_layer.ports import DescribeInvoice, PdfFollowUps
 
-_COLUMNS = (
+# The invoice columns, named as the domain class takes them (its deliveries apart).
+INVOICE_COLUMNS = (
     "id, invoice_id, business_id, customer_name, customer_email, customer_phone, currency,"
     " lines, tax_rate, subtotal, tax, amount, due_date, notes, deliver, created_at, updated_at,"
     " status, pdf_status, pdf_generation, pdf_attempts, pdf_error, pdf_storage_key,"
@@ -46,7 +47,7 @@ _DELIVERIES = (
     " 'created_at', d.created_at, 'updated_at', d.updated_at) ORDER BY d.id), '[]'::json)"
     " FROM deliveries d WHERE d.invoice_pk = invoices.id) AS deliveries"
 )
-_LOAD = f"SELECT {_COLUMNS}, {_DELIVERIES} FROM invoices WHERE invoice_id = %(invoice_id)s"
+_LOAD = f"SELECT {INVOICE_COLUMNS}, {_DELIVERIES} FROM invoices WHERE invoice_id = %(invoice_id)s"
 _CHANNEL_JOBS = (
     f"(VALUES ('email', '{EMAIL_SENDING.name}', '{SEND_EMAIL_ACTOR}'),"
     f" ('whatsapp', '{WHATSAPP_SENDING.name}', '{SEND_WHATSAPP_ACTOR}'))"
