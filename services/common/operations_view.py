@@ -16,8 +16,8 @@ import redis
 
 from services.common import broker_state, render_records
 from services.common.broker_state import BrokerMessage
+from services.common.job_messages import decode_request, last_error_line
 from services.common.queues import ALL_QUEUES, PDF_GENERATION, RENDER_INVOICE_ACTOR
-from services.renderer.actors import decode_request, last_error_line
 
 SERIES_MINUTES = 60
 

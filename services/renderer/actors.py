@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
-from suoops.renderer.v1 import renderer_pb2
 
+from services.common.job_messages import decode_request, last_error_line
 from services.common.queues import (
     PDF_GENERATION,
     RENDER_INVOICE_ACTOR,
@@ -25,26 +24,6 @@ from services.renderer.pipeline import RenderPipeline
 from services.renderer.render_pool import PermanentRenderError
 
 log = logging.getLogger(__name__)
-
-
-def decode_request(encoded: str) -> renderer_pb2.RenderInvoiceRequest:
-    """The render request a job carries (base64 of the protobuf message)."""
-    return renderer_pb2.RenderInvoiceRequest.FromString(base64.b64decode(encoded))
-
-
-def last_error_line(traceback_text: str) -> str:
-    """The exception at the end of a formatted traceback, its message lines joined."""
-    lines = [line for line in traceback_text.strip().splitlines() if line.strip()]
-    start = len(lines)
-    # The exception block starts after the last frame ("  File ...") and its code lines.
-    for index in range(len(lines) - 1, -1, -1):
-        if lines[index].startswith("  File "):
-            start = index + 1
-            while start < len(lines) and lines[start].startswith("    "):
-                start += 1
-            break
-    block = " ".join(line.strip() for line in lines[start:]) or (lines[-1] if lines else "")
-    return block[:1000] or "render failed"
 
 
 def register_render_actors(

@@ -10,6 +10,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
+from services.common.job_messages import last_error_line
 from services.common.queues import (
     PDF_GENERATION,
     RENDER_TAX_REPORT_ACTOR,
@@ -18,7 +19,6 @@ from services.common.queues import (
 from services.common.s3 import create_s3_client
 from services.common.settings import Settings
 from services.common.tax_report_job import TaxReportJob
-from services.renderer.actors import last_error_line
 from services.renderer.render_pool import PermanentRenderError
 from services.renderer.report_callbacks import ReportCallbacks
 from services.renderer.report_pdf import render_report_pdf

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.renderer.actors import last_error_line
+from services.common.job_messages import last_error_line
 
 pytestmark = pytest.mark.unit
 
