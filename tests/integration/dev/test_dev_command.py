@@ -51,7 +51,11 @@ DEV_WITH_STAND_INS = textwrap.dedent(
     from services.dev.readiness import http_ok
     from services.dev.supervisor import Child
 
-    codes = {"migrate": sys.argv[1], "create-business": "print('demo-token-123')"}
+    codes = {
+        "migrate": sys.argv[1],
+        "create-business": "print('demo-token-123')",
+        "create-operator": "print('operator-token-456')",
+    }
     dev.suoops_argv = lambda *args: [sys.executable, "-c", codes[args[0]], *args[1:]]
     port = os.environ["GATEWAY_PORT"]
     web = [sys.executable, "-m", "http.server", port, "--bind", "127.0.0.1"]
@@ -148,6 +152,8 @@ def test_dev_starts_everything_writes_the_env_file_and_stops_it_all(
         "1",
     )
     assert run.output.wait_for(r"TOKEN=(\S+)", timeout=60).group(1) == "demo-token-123"
+    assert "/admin?token=operator-token-456" in run.output.text()
+    assert (data_dir / "operator_token").read_text().strip() == "operator-token-456"
     run.note_pids()
     env_file = data_dir / "env"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600

@@ -12,6 +12,7 @@ from suoops.renderer.v1 import renderer_pb2
 
 from services.common.broker import create_broker
 from services.common.queues import RENDER_INVOICE_ACTOR
+from services.common.tracing import bind_invoice, unbind_invoice
 from services.renderer.actors import register_render_actors
 from services.renderer.pipeline import RenderedPdf, RenderOutcome
 from services.renderer.render_pool import PermanentRenderError, RenderError
@@ -94,7 +95,12 @@ def run_job(redis_url: str, callbacks: FakeCallbacks, pipeline: FakePipeline) ->
         register_render_actors(broker, pipeline, callbacks, settings)  # type: ignore[arg-type]
         request = renderer_pb2.RenderInvoiceRequest(invoice=sample_invoice(), generation=3)
         encoded = base64.b64encode(request.SerializeToString()).decode("ascii")
-        broker.get_actor(RENDER_INVOICE_ACTOR).fn(encoded)
+        # In a worker the tracing middleware scopes the invoice the job names to the job.
+        bound = bind_invoice(None)
+        try:
+            broker.get_actor(RENDER_INVOICE_ACTOR).fn(encoded)
+        finally:
+            unbind_invoice(bound)
     finally:
         broker.close()
 
