@@ -5,9 +5,8 @@ from __future__ import annotations
 from suoops.invoice.v1 import delivery_callback_pb2 as pb
 from suoops.invoice.v1 import delivery_callback_pb2_grpc, invoice_pb2
 
-from services.common.tracing_grpc import traced_channel
+from services.common.internal_channel import InternalChannel
 
-CALL_DEADLINE_SECONDS = 10.0
 CHANNELS = {
     "email": invoice_pb2.DELIVERY_CHANNEL_EMAIL,
     "whatsapp": invoice_pb2.DELIVERY_CHANNEL_WHATSAPP,
@@ -18,32 +17,30 @@ class DeliveryCallbacks:
     """Blocking calls, each with the internal credential and a deadline (from worker threads)."""
 
     def __init__(self, address: str, internal_token: str) -> None:
-        self._channel = traced_channel(address)
-        self._stub = delivery_callback_pb2_grpc.DeliveryCallbackServiceStub(self._channel)
-        self._metadata = (("authorization", f"Bearer {internal_token}"),)
+        self._internal = InternalChannel(address, internal_token)
+        self._stub = delivery_callback_pb2_grpc.DeliveryCallbackServiceStub(self._internal.channel)
 
     def start_delivery(self, invoice_id: str, channel: str, claim: str) -> pb.StartDeliveryResponse:
         """Claim the delivery (record before send); `send` false means skip it."""
-        return self._stub.StartDelivery(
+        return self._internal.call(
+            self._stub.StartDelivery,
             pb.StartDeliveryRequest(invoice_id=invoice_id, channel=CHANNELS[channel], claim=claim),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
 
     def delivered(self, invoice_id: str, channel: str, claim: str) -> bool:
-        reply = self._stub.CompleteDelivery(
+        reply = self._internal.call(
+            self._stub.CompleteDelivery,
             pb.CompleteDeliveryRequest(
                 invoice_id=invoice_id, channel=CHANNELS[channel], claim=claim
             ),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
         return bool(reply.applied)
 
     def delivery_failed(
         self, invoice_id: str, channel: str, claim: str, error: str, *, final: bool
     ) -> bool:
-        reply = self._stub.FailDelivery(
+        reply = self._internal.call(
+            self._stub.FailDelivery,
             pb.FailDeliveryRequest(
                 invoice_id=invoice_id,
                 channel=CHANNELS[channel],
@@ -51,33 +48,28 @@ class DeliveryCallbacks:
                 error=error,
                 final=final,
             ),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
         return bool(reply.applied)
 
     def start_webhook_attempt(self, event_id: str) -> pb.StartWebhookAttemptResponse:
-        return self._stub.StartWebhookAttempt(
+        return self._internal.call(
+            self._stub.StartWebhookAttempt,
             pb.StartWebhookAttemptRequest(event_id=event_id),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
 
     def webhook_sent(self, event_id: str) -> bool:
-        reply = self._stub.CompleteWebhookAttempt(
+        reply = self._internal.call(
+            self._stub.CompleteWebhookAttempt,
             pb.CompleteWebhookAttemptRequest(event_id=event_id),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
         return bool(reply.applied)
 
     def webhook_failed(self, event_id: str, error: str, *, final: bool) -> bool:
-        reply = self._stub.FailWebhookAttempt(
+        reply = self._internal.call(
+            self._stub.FailWebhookAttempt,
             pb.FailWebhookAttemptRequest(event_id=event_id, error=error, final=final),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
         return bool(reply.applied)
 
     def close(self) -> None:
-        self._channel.close()
+        self._internal.close()

@@ -8,10 +8,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from suoops.invoice.v1 import render_callback_pb2 as pb
 from suoops.invoice.v1 import render_callback_pb2_grpc
 
-from services.common.tracing_grpc import traced_channel
+from services.common.internal_channel import InternalChannel
 from services.renderer.storage import StoredPdf
 
-CALL_DEADLINE_SECONDS = 10.0
 # StartRender calls in flight at once while their renders run (one per worker thread is plenty).
 START_THREADS = 8
 
@@ -20,17 +19,15 @@ class RenderCallbacks:
     """Blocking calls, each with the internal credential and a deadline (from worker threads)."""
 
     def __init__(self, address: str, internal_token: str) -> None:
-        self._channel = traced_channel(address)
-        self._stub = render_callback_pb2_grpc.RenderCallbackServiceStub(self._channel)
-        self._metadata = (("authorization", f"Bearer {internal_token}"),)
+        self._internal = InternalChannel(address, internal_token)
+        self._stub = render_callback_pb2_grpc.RenderCallbackServiceStub(self._internal.channel)
         self._starts = ThreadPoolExecutor(START_THREADS, thread_name_prefix="start-render")
 
     def started(self, invoice_id: str, generation: int) -> bool:
         """Mark the render started; False when the PDF is no longer wanted (done or stale)."""
-        reply = self._stub.StartRender(
+        reply = self._internal.call(
+            self._stub.StartRender,
             pb.StartRenderRequest(invoice_id=invoice_id, generation=generation),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
         return bool(reply.render)
 
@@ -42,7 +39,8 @@ class RenderCallbacks:
     def completed(
         self, invoice_id: str, generation: int, stored: StoredPdf, render_seconds: float
     ) -> bool:
-        reply = self._stub.CompleteRender(
+        reply = self._internal.call(
+            self._stub.CompleteRender,
             pb.CompleteRenderRequest(
                 invoice_id=invoice_id,
                 generation=generation,
@@ -51,15 +49,14 @@ class RenderCallbacks:
                 size_bytes=stored.size_bytes,
                 render_seconds=render_seconds,
             ),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
         return bool(reply.applied)
 
     def failed(
         self, invoice_id: str, generation: int, error: str, attempts: int, final: bool
     ) -> bool:
-        reply = self._stub.FailRender(
+        reply = self._internal.call(
+            self._stub.FailRender,
             pb.FailRenderRequest(
                 invoice_id=invoice_id,
                 generation=generation,
@@ -67,11 +64,9 @@ class RenderCallbacks:
                 attempts=attempts,
                 final=final,
             ),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
         return bool(reply.applied)
 
     def close(self) -> None:
         self._starts.shutdown(wait=True)
-        self._channel.close()
+        self._internal.close()

@@ -5,23 +5,21 @@ from __future__ import annotations
 from suoops.invoice.v1 import reports_pb2 as pb
 from suoops.invoice.v1 import reports_pb2_grpc
 
+from services.common.internal_channel import InternalChannel
 from services.common.tax_report_job import TaxReportJob
-from services.common.tracing_grpc import traced_channel
 from services.renderer.storage import StoredPdf
-
-CALL_DEADLINE_SECONDS = 10.0
 
 
 class ReportCallbacks:
     """Blocking calls, each with the internal credential and a deadline (from worker threads)."""
 
     def __init__(self, address: str, internal_token: str) -> None:
-        self._channel = traced_channel(address)
-        self._stub = reports_pb2_grpc.ReportCallbackServiceStub(self._channel)
-        self._metadata = (("authorization", f"Bearer {internal_token}"),)
+        self._internal = InternalChannel(address, internal_token)
+        self._stub = reports_pb2_grpc.ReportCallbackServiceStub(self._internal.channel)
 
     def completed(self, job: TaxReportJob, stored: StoredPdf, render_seconds: float) -> bool:
-        reply = self._stub.CompleteReportRender(
+        reply = self._internal.call(
+            self._stub.CompleteReportRender,
             pb.CompleteReportRenderRequest(
                 report_id=job.report_id,
                 generation=job.generation,
@@ -30,13 +28,12 @@ class ReportCallbacks:
                 size_bytes=stored.size_bytes,
                 render_seconds=render_seconds,
             ),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
         return bool(reply.applied)
 
     def failed(self, job: TaxReportJob, error: str, attempts: int, final: bool) -> bool:
-        reply = self._stub.FailReportRender(
+        reply = self._internal.call(
+            self._stub.FailReportRender,
             pb.FailReportRenderRequest(
                 report_id=job.report_id,
                 generation=job.generation,
@@ -44,10 +41,8 @@ class ReportCallbacks:
                 attempts=attempts,
                 final=final,
             ),
-            metadata=self._metadata,
-            timeout=CALL_DEADLINE_SECONDS,
         )
         return bool(reply.applied)
 
     def close(self) -> None:
-        self._channel.close()
+        self._internal.close()
