@@ -15,7 +15,9 @@ from prometheus_client import (
     process_collector,
 )
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.asgi_response import ResponseStatus, route_template
 
 # Finer than the library default at the low end: the gateway's own work is a millisecond.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -76,20 +78,12 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500
-
-        async def send_recording_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        status = ResponseStatus(send)
         try:
-            await self.app(scope, receive, send_recording_status)
+            await self.app(scope, receive, status.send)
         finally:
-            # The router stores the matched route in the scope; its path is the template.
-            route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
+            route = route_template(scope) or UNMATCHED_ROUTE
             method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
-            requests, latency = self._series(method, route, status)
+            requests, latency = self._series(method, route, status.code)
             latency.observe(time.perf_counter() - start)
             requests.inc()

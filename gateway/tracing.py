@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.asgi_response import ResponseStatus, route_template
 from services.common.tracing import (
     attached,
     context_from_traceparent,
@@ -43,24 +44,16 @@ class RequestTracing:
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
-            status = 500
-
-            async def send_recording_status(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
-
+            status = ResponseStatus(send)
             try:
-                await self.app(scope, receive, send_recording_status)
+                await self.app(scope, receive, status.send)
             finally:
-                # After routing the scope holds the route, whose path is the template.
-                route = getattr(scope.get("route"), "path", None)
+                route = route_template(scope)
                 if route:
                     span.update_name(f"{method} {route}")
                     span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status)
-                if status >= 500:
+                span.set_attribute("http.response.status_code", status.code)
+                if status.code >= 500:
                     span.set_status(Status(StatusCode.ERROR))
 
 
