@@ -83,6 +83,26 @@ def bundled_assets() -> list[Path]:
     return sorted(FONTS_DIR.glob("*.ttf"))
 
 
+def template_environment() -> jinja2.Environment:
+    """The templates' Jinja2 environment: autoescaped, strict about missing values."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,
+    )
+
+
+def parse_stylesheet(name: str, fetcher: BundleUrlFetcher, font_config: FontConfiguration) -> CSS:
+    """One of the templates' stylesheets, parsed (its fonts registered) once."""
+    return CSS(
+        string=(TEMPLATES_DIR / name).read_text(encoding="utf-8"),
+        base_url=BASE_URL,
+        url_fetcher=fetcher,
+        font_config=font_config,
+    )
+
+
 class InvoicePdfRenderer:
     """Renders invoices to PDF. Build one per process and reuse it: not thread-safe.
 
@@ -97,27 +117,14 @@ class InvoicePdfRenderer:
         # One font configuration for the process: Pango keeps loaded faces and their
         # shaping data across documents, and the @font-face files are registered once.
         self._font_config = FontConfiguration()
-        environment = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            auto_reload=False,
+        self._template = template_environment().get_template("invoice.html")
+        self._stylesheet = parse_stylesheet("invoice.css", self._fetcher, self._font_config)
+        self._user_agent_stylesheet = parse_stylesheet(
+            "user_agent.css", self._fetcher, self._font_config
         )
-        self._template = environment.get_template("invoice.html")
-        self._stylesheet = self._parse_css("invoice.css")
-        self._user_agent_stylesheet = self._parse_css("user_agent.css")
         # Pango loads faces and builds shaping data on first use: pay for that here,
         # at start-up, rather than in the first invoice's latency.
         self.render(sample_invoice())
-
-    def _parse_css(self, name: str) -> CSS:
-        """One of the template's stylesheets, parsed (its fonts registered) once."""
-        return CSS(
-            string=(TEMPLATES_DIR / name).read_text(encoding="utf-8"),
-            base_url=BASE_URL,
-            url_fetcher=self._fetcher,
-            font_config=self._font_config,
-        )
 
     def render_html(self, invoice: invoice_pb2.Invoice) -> str:
         """The invoice as the HTML WeasyPrint lays out (for previews and tests)."""

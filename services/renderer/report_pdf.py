@@ -12,22 +12,18 @@ import datetime as dt
 import multiprocessing
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import jinja2
-from weasyprint import CSS, HTML
+from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from services.common.tax_report_job import TaxReportJob
 from services.renderer.formatting import MONTHS, format_money
+from services.renderer.pdf import BASE_URL, bundled_assets, parse_stylesheet, template_environment
 from services.renderer.render_pool import PermanentRenderError, RenderError, RenderTimeout
 from services.renderer.url_fetcher import BundleUrlFetcher
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
-FONTS_DIR = PACKAGE_DIR / "fonts"
-BASE_URL = TEMPLATES_DIR.as_uri() + "/"
 STYLESHEETS = ("user_agent.css", "invoice.css")
 
 
@@ -90,23 +86,11 @@ class TaxReportPdfRenderer:
     """Renders tax reports to PDF with the invoice's fonts and stylesheet. Not thread-safe."""
 
     def __init__(self) -> None:
-        self._fetcher = BundleUrlFetcher.from_files(sorted(FONTS_DIR.glob("*.ttf")))
+        self._fetcher = BundleUrlFetcher.from_files(bundled_assets())
         self._font_config = FontConfiguration()
-        environment = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            auto_reload=False,
-        )
-        self._template = environment.get_template("tax_report.html")
+        self._template = template_environment().get_template("tax_report.html")
         self._stylesheets = [
-            CSS(
-                string=(TEMPLATES_DIR / name).read_text(encoding="utf-8"),
-                base_url=BASE_URL,
-                url_fetcher=self._fetcher,
-                font_config=self._font_config,
-            )
-            for name in STYLESHEETS
+            parse_stylesheet(name, self._fetcher, self._font_config) for name in STYLESHEETS
         ]
 
     def render_html(self, job: TaxReportJob) -> str:
