@@ -4,7 +4,9 @@ attempt left (shared by the workers, `suoops inspect` and the dashboard)."""
 from __future__ import annotations
 
 import base64
+from typing import Any
 
+from dramatiq.middleware import CurrentMessage
 from suoops.renderer.v1 import renderer_pb2
 
 
@@ -26,3 +28,16 @@ def last_error_line(traceback_text: str) -> str:
             break
     block = " ".join(line.strip() for line in lines[start:]) or (lines[-1] if lines else "")
     return block[:1000] or "render failed"
+
+
+def current_attempt() -> int:
+    """Which attempt of its message the running job is (1 the first time, 2 on the first retry)."""
+    message = CurrentMessage.get_current_message()
+    return (message.options.get("retries", 0) if message else 0) + 1
+
+
+def exhausted_attempt(message_data: dict[str, Any], retry_info: dict[str, Any]) -> tuple[str, int]:
+    """The last error and the number of attempts of a job whose retries ran out, as Dramatiq's
+    `on_retry_exhausted` actor receives them."""
+    error = last_error_line(message_data.get("options", {}).get("traceback", ""))
+    return error, int(retry_info.get("retries", 0)) + 1

@@ -8,9 +8,8 @@ from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import CurrentMessage
 
-from services.common.job_messages import decode_request, last_error_line
+from services.common.job_messages import current_attempt, decode_request, exhausted_attempt
 from services.common.queues import (
     PDF_GENERATION,
     RENDER_INVOICE_ACTOR,
@@ -36,8 +35,7 @@ def register_render_actors(
         request = decode_request(encoded)
         invoice_id, generation = request.invoice.invoice_id, request.generation
         note_invoice(invoice_id)
-        message = CurrentMessage.get_current_message()
-        attempt = (message.options.get("retries", 0) if message else 0) + 1
+        attempt = current_attempt()
         # StartRender travels while the render runs; its answer is awaited before anything is
         # stored or reported, so a job no longer wanted costs one render and changes nothing.
         start = callbacks.start_meanwhile(invoice_id, generation)
@@ -59,8 +57,11 @@ def register_render_actors(
             callbacks.failed(invoice_id, generation, str(exc), attempt, final=True)
             raise
         except Exception as exc:
-            notes.failed(invoice_id, f"{exc}", attempt, final=False)
-            _report_quietly(callbacks, invoice_id, generation, f"{exc}", attempt)
+            error = f"{exc}"
+            notes.failed(invoice_id, error, attempt, final=False)
+            report_quietly(
+                lambda: callbacks.failed(invoice_id, generation, error, attempt, final=False)
+            )
             raise
         callbacks.completed(invoice_id, generation, outcome.stored, outcome.render_seconds)
         notes.ready(outcome.render_seconds)
@@ -76,8 +77,7 @@ def register_render_actors(
     def render_retries_exhausted(message_data: dict[str, Any], retry_info: dict[str, Any]) -> None:
         request = decode_request(message_data["args"][0])
         note_invoice(request.invoice.invoice_id)
-        error = last_error_line(message_data.get("options", {}).get("traceback", ""))
-        attempts = int(retry_info.get("retries", 0)) + 1
+        error, attempts = exhausted_attempt(message_data, retry_info)
         notes.failed(request.invoice.invoice_id, error, attempts, final=True)
         callbacks.failed(
             request.invoice.invoice_id, request.generation, error, attempts, final=True
@@ -101,12 +101,10 @@ def register_render_actors(
     )(render_retries_exhausted)
 
 
-def _report_quietly(
-    callbacks: RenderCallbacks, invoice_id: str, generation: int, error: str, attempt: int
-) -> None:
-    """Show the failed attempt on the invoice; the retry matters more than this report."""
+def report_quietly(report: Callable[[], object]) -> None:
+    """Show a failed attempt on the invoice or report; the retry matters more than this."""
     try:
-        callbacks.failed(invoice_id, generation, error, attempt, final=False)
+        report()
     except Exception as exc:
         log.warning("could not report a failed attempt", extra={"error": repr(exc)})
 

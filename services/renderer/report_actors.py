@@ -8,9 +8,8 @@ from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import CurrentMessage
 
-from services.common.job_messages import last_error_line
+from services.common.job_messages import current_attempt, exhausted_attempt
 from services.common.queues import (
     PDF_GENERATION,
     RENDER_TAX_REPORT_ACTOR,
@@ -19,6 +18,7 @@ from services.common.queues import (
 from services.common.s3 import create_s3_client
 from services.common.settings import Settings
 from services.common.tax_report_job import TaxReportJob
+from services.renderer.actors import report_quietly
 from services.renderer.render_pool import PermanentRenderError
 from services.renderer.report_callbacks import ReportCallbacks
 from services.renderer.report_pdf import render_report_pdf
@@ -41,8 +41,7 @@ def register_report_actors(broker: RedisBroker, settings: Settings) -> ReportCal
         except (KeyError, TypeError, ValueError) as exc:
             # Nothing to report back to without a report id: fail the message at once.
             raise PermanentRenderError(f"malformed tax report job: {exc!r}") from exc
-        message = CurrentMessage.get_current_message()
-        attempt = (message.options.get("retries", 0) if message else 0) + 1
+        attempt = current_attempt()
         started = time.perf_counter()
         try:
             pdf = render_report_pdf(job, hard_limit)
@@ -52,7 +51,8 @@ def register_report_actors(broker: RedisBroker, settings: Settings) -> ReportCal
             callbacks.failed(job, str(exc), attempt, final=True)
             raise
         except Exception as exc:
-            _report_quietly(callbacks, job, str(exc), attempt)
+            error = str(exc)
+            report_quietly(lambda: callbacks.failed(job, error, attempt, final=False))
             raise
         applied = callbacks.completed(job, stored, seconds)
         log.info(
@@ -70,8 +70,8 @@ def register_report_actors(broker: RedisBroker, settings: Settings) -> ReportCal
         message_data: dict[str, Any], retry_info: dict[str, Any]
     ) -> None:
         job = TaxReportJob.from_payload(message_data["args"][0])
-        error = last_error_line(message_data.get("options", {}).get("traceback", ""))
-        callbacks.failed(job, error, int(retry_info.get("retries", 0)) + 1, final=True)
+        error, attempts = exhausted_attempt(message_data, retry_info)
+        callbacks.failed(job, error, attempts, final=True)
 
     dramatiq.actor(
         broker=broker,
@@ -89,13 +89,3 @@ def register_report_actors(broker: RedisBroker, settings: Settings) -> ReportCal
         priority=PDF_GENERATION.priority,
     )(render_tax_report_retries_exhausted)
     return callbacks
-
-
-def _report_quietly(
-    callbacks: ReportCallbacks, job: TaxReportJob, error: str, attempt: int
-) -> None:
-    """Show the failed attempt on the report; the retry matters more than this report."""
-    try:
-        callbacks.failed(job, error, attempt, final=False)
-    except Exception as exc:
-        log.warning("could not report a failed report attempt", extra={"error": repr(exc)})
