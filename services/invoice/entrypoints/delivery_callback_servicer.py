@@ -39,6 +39,27 @@ class DeliveryCallbackServicer(delivery_callback_pb2_grpc.DeliveryCallbackServic
     def _check(self, context: Context) -> None:
         require_internal(context, self._app.settings.internal_token)
 
+    async def _finish(
+        self,
+        request: pb.CompleteDeliveryRequest | pb.FailDeliveryRequest,
+        *,
+        error: str | None = None,
+        final: bool = True,
+    ) -> bool:
+        """Record a delivery's outcome (sent when no error); its event jobs go out at once."""
+        applied = await deliveries.finish_delivery(
+            self._app.unit_of_work(),
+            request.invoice_id,
+            _channel(request.channel),
+            _claim(request.claim),
+            self._describe,
+            error=error,
+            final=final,
+        )
+        if applied:
+            self._app.jobs_committed()
+        return applied
+
     async def StartDelivery(
         self, request: pb.StartDeliveryRequest, context: Context
     ) -> pb.StartDeliveryResponse:
@@ -66,32 +87,15 @@ class DeliveryCallbackServicer(delivery_callback_pb2_grpc.DeliveryCallbackServic
         self, request: pb.CompleteDeliveryRequest, context: Context
     ) -> pb.CompleteDeliveryResponse:
         self._check(context)
-        applied = await deliveries.finish_delivery(
-            self._app.unit_of_work(),
-            request.invoice_id,
-            _channel(request.channel),
-            _claim(request.claim),
-            self._describe,
-        )
-        if applied:
-            self._app.jobs_committed()
-        return pb.CompleteDeliveryResponse(applied=applied)
+        return pb.CompleteDeliveryResponse(applied=await self._finish(request))
 
     async def FailDelivery(
         self, request: pb.FailDeliveryRequest, context: Context
     ) -> pb.FailDeliveryResponse:
         self._check(context)
-        applied = await deliveries.finish_delivery(
-            self._app.unit_of_work(),
-            request.invoice_id,
-            _channel(request.channel),
-            _claim(request.claim),
-            self._describe,
-            error=request.error or "delivery failed",
-            final=request.final,
+        applied = await self._finish(
+            request, error=request.error or "delivery failed", final=request.final
         )
-        if applied:
-            self._app.jobs_committed()
         return pb.FailDeliveryResponse(applied=applied)
 
     async def StartWebhookAttempt(
