@@ -10,14 +10,12 @@ import argparse
 import asyncio
 import os
 import time
-import uuid
 
 import psutil
-import redis
 
 from bench.load import grpc_creates, rest_creates
-from bench.pipeline import REDIS_URL, create_many, wait_all_ready
-from bench.stack import Stack, running_stack, s3_server
+from bench.pipeline import create_many, render_stack, wait_all_ready
+from bench.stack import Stack, running_stack
 from bench.table import print_table, speed_probe
 
 
@@ -99,20 +97,11 @@ def creates(path: str, total: int) -> None:
 
 
 def pipeline(total: int) -> None:
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    with (
-        s3_server() as s3,
-        running_stack(
-            ("invoice", "worker"),
-            REDIS_URL=REDIS_URL,
-            S3_ENDPOINT_URL=s3,
-            S3_BUCKET=f"bench-{uuid.uuid4().hex[:8]}",
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
-            RENDER_PROCESSES="2",
-            WORKER_THREADS="4",
-        ) as stack,
-    ):
+    with render_stack(
+        ("invoice", "worker"),
+        RENDER_PROCESSES="2",
+        WORKER_THREADS="4",
+    ) as stack:
         time.sleep(3)
         warm, _ = asyncio.run(create_many(stack, 20, 4))
         wait_all_ready(stack.database_url, warm)
@@ -122,7 +111,6 @@ def pipeline(total: int) -> None:
         wait_all_ready(stack.database_url, ids)
         per_minute = total / (time.monotonic() - start) * 60
         after = snapshot(stack)
-    redis.Redis.from_url(REDIS_URL).flushdb()
     report(f"pipeline: {per_minute:.0f} invoices/min", "PDF", before, after, total)
 
 

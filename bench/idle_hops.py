@@ -17,19 +17,17 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import grpc
-import redis
 from suoops.invoice.v1 import invoice_pb2 as pb
 from suoops.invoice.v1 import invoice_pb2_grpc
 
 from bench.load import grpc_request
-from bench.pipeline import REDIS_URL, create_many, wait_all_ready
-from bench.stack import Stack, running_stack, s3_server
+from bench.pipeline import create_many, render_stack, wait_all_ready
+from bench.stack import Stack
 from bench.table import print_table, speed_probe
 
 CALLBACKS = "suoops.invoice.v1.RenderCallbackService"
@@ -91,20 +89,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=25)
     args = parser.parse_args()
     spans_file = Path(tempfile.mkdtemp(prefix="suoops-bench-")) / "spans.jsonl"
-    redis.Redis.from_url(REDIS_URL).flushdb()
     try:
-        with (
-            s3_server() as s3,
-            running_stack(
-                ("invoice", "worker"),
-                REDIS_URL=REDIS_URL,
-                S3_ENDPOINT_URL=s3,
-                S3_BUCKET=f"bench-{uuid.uuid4().hex[:8]}",
-                AWS_ACCESS_KEY_ID="bench",
-                AWS_SECRET_ACCESS_KEY="bench",
-                OTEL_SPANS_FILE=str(spans_file),
-            ) as stack,
-        ):
+        with render_stack(
+            ("invoice", "worker"),
+            OTEL_SPANS_FILE=str(spans_file),
+        ) as stack:
             time.sleep(3)
             warm, _ = asyncio.run(create_many(stack, 10, 2))
             wait_all_ready(stack.database_url, warm)
@@ -113,7 +102,6 @@ def main() -> None:
             time.sleep(1)  # the last spans flushed
         spans = [json.loads(line) for line in spans_file.read_text().splitlines() if line]
     finally:
-        redis.Redis.from_url(REDIS_URL).flushdb()
         spans_file.unlink(missing_ok=True)
         spans_file.parent.rmdir()
     offsets = hop_offsets(spans)

@@ -15,7 +15,6 @@ import asyncio
 import os
 import statistics
 import time
-import uuid
 
 import grpc
 import redis
@@ -23,8 +22,8 @@ from suoops.invoice.v1 import invoice_pb2 as pb
 from suoops.invoice.v1 import invoice_pb2_grpc
 
 from bench.load import grpc_request
-from bench.pipeline import REDIS_URL, create_many, wait_all_ready
-from bench.stack import Stack, running_stack, s3_server
+from bench.pipeline import REDIS_URL, create_many, render_stack, wait_all_ready
+from bench.stack import Stack
 from bench.table import print_table, speed_probe
 from services.renderer.pdf import InvoicePdfRenderer
 from services.renderer.samples import sample_invoice
@@ -67,19 +66,10 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--poll-ms", default="50")
     args = parser.parse_args()
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    with (
-        s3_server() as s3,
-        running_stack(
-            ("invoice", "worker"),
-            REDIS_URL=REDIS_URL,
-            S3_ENDPOINT_URL=s3,
-            S3_BUCKET=f"bench-{uuid.uuid4().hex[:8]}",
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
-            WORKER_POLL_MS=args.poll_ms,
-        ) as stack,
-    ):
+    with render_stack(
+        ("invoice", "worker"),
+        WORKER_POLL_MS=args.poll_ms,
+    ) as stack:
         time.sleep(3)
         warm, _ = asyncio.run(create_many(stack, 10, 2))
         wait_all_ready(stack.database_url, warm)

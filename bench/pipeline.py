@@ -15,6 +15,8 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import grpc
 import psutil
@@ -28,6 +30,29 @@ from bench.stack import Stack, running_stack, s3_server
 from bench.table import print_table, speed_probe
 
 REDIS_URL = os.environ.get("SUOOPS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@contextmanager
+def render_stack(roles: tuple[str, ...] = ("invoice", "worker"), **env: str) -> Iterator[Stack]:
+    """A stack that renders: an emptied Redis db, a moto S3 server with a bucket of its own,
+    and the roles running; Redis is emptied again afterwards."""
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    try:
+        with (
+            s3_server() as s3,
+            running_stack(
+                roles,
+                REDIS_URL=REDIS_URL,
+                S3_ENDPOINT_URL=s3,
+                S3_BUCKET=f"bench-{uuid.uuid4().hex[:8]}",
+                AWS_ACCESS_KEY_ID="bench",
+                AWS_SECRET_ACCESS_KEY="bench",
+                **env,
+            ) as stack,
+        ):
+            yield stack
+    finally:
+        redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 def machine_busy_seconds() -> float:
@@ -112,23 +137,14 @@ def main() -> None:
     parser.add_argument("--render-processes", default="2")
     args = parser.parse_args()
     queue = redis.Redis.from_url(REDIS_URL)
-    queue.flushdb()
     rows: list[list[str]] = []
-    with (
-        s3_server() as s3,
-        running_stack(
-            ("invoice", "worker", "gateway", "renderer"),
-            REDIS_URL=REDIS_URL,
-            S3_ENDPOINT_URL=s3,
-            S3_BUCKET=f"bench-{uuid.uuid4().hex[:8]}",
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
-            RENDER_PROCESSES=args.render_processes,
-            WORKER_THREADS=str(int(args.render_processes) + 2),
-            WORKER_POLL_MS="50",
-            WORKER_MAX_TASKS_PER_CHILD="100",
-        ) as stack,
-    ):
+    with render_stack(
+        ("invoice", "worker", "gateway", "renderer"),
+        RENDER_PROCESSES=args.render_processes,
+        WORKER_THREADS=str(int(args.render_processes) + 2),
+        WORKER_POLL_MS="50",
+        WORKER_MAX_TASKS_PER_CHILD="100",
+    ) as stack:
         time.sleep(3)  # render processes loading fonts and templates
         warm, _ = asyncio.run(create_many(stack, 20, 4))
         wait_all_ready(stack.database_url, warm)
