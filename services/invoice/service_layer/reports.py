@@ -114,16 +114,11 @@ async def complete_report_render(
     clock: Callable[[], datetime] = utc_now,
 ) -> bool:
     """Record the report's stored PDF; a stale or duplicate callback changes nothing."""
-    async with uow:
-        reports = TaxReportRepository(uow.session)
-        report = await reports.get_for_update(report_id)
-        if report is None:
-            raise NotFound("no such tax report")
-        if not tax_report.complete_pdf(report, generation, storage_key, clock()):
-            return False
-        await reports.save_pdf_state(report)
-        await uow.commit()
-    return True
+    return await _change_report_pdf(
+        uow,
+        report_id,
+        lambda report: tax_report.complete_pdf(report, generation, storage_key, clock()),
+    )
 
 
 async def fail_report_render(
@@ -135,12 +130,23 @@ async def fail_report_render(
     clock: Callable[[], datetime] = utc_now,
 ) -> bool:
     """Record a failed report render; the last one marks the PDF failed."""
+    return await _change_report_pdf(
+        uow,
+        report_id,
+        lambda report: tax_report.fail_pdf(report, generation, error, final, clock()),
+    )
+
+
+async def _change_report_pdf(
+    uow: UnitOfWork, report_id: int, change: Callable[[TaxReport], bool]
+) -> bool:
+    """Apply a domain change to the report's PDF state under its row lock; False if none."""
     async with uow:
         reports = TaxReportRepository(uow.session)
         report = await reports.get_for_update(report_id)
         if report is None:
             raise NotFound("no such tax report")
-        if not tax_report.fail_pdf(report, generation, error, final, clock()):
+        if not change(report):
             return False
         await reports.save_pdf_state(report)
         await uow.commit()
