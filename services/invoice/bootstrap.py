@@ -29,6 +29,8 @@ from services.invoice.service_layer.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 # Connections for the hot statements: the create batches and the render callbacks.
 FAST_POOL_SIZE = 6
+# The outbox relay runs one batch at a time, on a connection of its own.
+RELAY_POOL_SIZE = 1
 
 
 @dataclass
@@ -85,6 +87,8 @@ class InvoiceApp:
     async def close(self) -> None:
         if self.renderer is not None:
             await self.renderer.close()
+        if self.relay is not None:
+            await self.relay.close()
         await self.pg_pool.close()
         await self.engine.dispose()
 
@@ -118,7 +122,9 @@ def build_app(settings: Settings) -> InvoiceApp:
         from services.invoice.entrypoints.render_jobs import expand_jobs
 
         app.publisher = DramatiqPublisher(create_broker(settings))
-        app.relay = OutboxRelay(engine, app.publisher, expand_jobs)
+        app.relay = OutboxRelay(
+            LazyPool(settings.database_url, RELAY_POOL_SIZE), app.publisher, expand_jobs
+        )
     else:
         log.warning("REDIS_URL is not set: render jobs stay in the outbox until it is")
     if settings.internal_token:

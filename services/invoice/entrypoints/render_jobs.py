@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 from suoops.renderer.v1 import renderer_pb2
 
 from services.invoice.adapters.job_publisher import Job
@@ -18,9 +18,9 @@ from services.invoice.service_layer.invoices import RENDER_ACTOR
 
 # The invoices of a batch of render jobs with their businesses, in one plain statement (the
 # ORM's three, with their object loading, cost the relay about as much as the rest together).
-_INVOICES = text(
+_INVOICES = (
     f"SELECT inv.*, b.public_id AS business_public_id, b.name AS business_name"
-    f" FROM (SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = ANY(:pks)) AS inv"
+    f" FROM (SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = ANY(%(pks)s)) AS inv"
     " JOIN businesses b ON b.id = inv.business_id"
 )
 
@@ -51,8 +51,8 @@ async def expand_jobs(conn: AsyncConnection, rows: list[OutboxRow]) -> list[Job]
         return jobs
     pks = [int(r.payload["invoice_pk"]) for r in renders]
     found: dict[int, tuple[Invoice, str, str]] = {}
-    for found_row in await conn.execute(_INVOICES, {"pks": pks}):
-        values = dict(found_row._mapping)
+    cursor = conn.cursor(row_factory=dict_row)
+    for values in await (await cursor.execute(_INVOICES, {"pks": pks})).fetchall():
         public_id, name = values.pop("business_public_id"), values.pop("business_name")
         values["lines"] = lines_from_json(values["lines"])
         invoice = Invoice(**values)

@@ -16,6 +16,7 @@ from services.common.queues import PDF_GENERATION, ready_key
 from services.common.settings import Settings
 from services.invoice.adapters.job_publisher import DramatiqPublisher
 from services.invoice.adapters.outbox_relay import OutboxRelay
+from services.invoice.adapters.pg_pool import LazyPool
 from services.invoice.bootstrap import InvoiceApp, build_app
 from services.invoice.domain.model import RenderedPdf
 from services.invoice.domain.rules import InvoiceDraft, LineDraft
@@ -192,10 +193,13 @@ async def test_rows_stay_in_the_outbox_while_redis_cannot_be_reached_and_go_out_
     unreachable = make_settings(
         DATABASE_URL=database_url, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"
     )
-    down = OutboxRelay(app.engine, DramatiqPublisher(create_broker(unreachable)), expand_jobs)
+    down = OutboxRelay(
+        LazyPool(database_url, 1), DramatiqPublisher(create_broker(unreachable)), expand_jobs
+    )
 
     with pytest.raises(redis.ConnectionError):
         await down.publish_due()
+    await down.close()
 
     assert outbox_rows(database_url, invoice_id) == 1
     assert await relay_of(app).publish_due() == 1
