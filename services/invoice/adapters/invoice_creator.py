@@ -2,7 +2,9 @@
 
 Creates that arrive while a statement is in flight, or within a short linger before it,
 go together in one statement (group commit): one round trip and one commit for the lot,
-instead of one each. Each row is
+instead of one each. The linger is only spent while creates come close together (like
+PostgreSQL's `commit_delay`, which waits only when other transactions are active): a lone
+create on a quiet service is written at once. Each row is
 still all-or-nothing: its invoice, outbox row and key are written by the same statement, and
 a key already held (by an earlier or a concurrent request) writes neither its invoice nor
 its job. A batch that fails is retried row by row, so one bad row never fails its neighbours.
@@ -151,23 +153,34 @@ class BatchingInvoiceCreator:
         self._max_in_flight = max_in_flight
         self._pending: list[_Pending] = []
         self._in_flight = 0
+        self._draining: set[asyncio.Task[None]] = set()
+        # Creates closer together than this count as busy traffic, worth lingering for.
+        self._busy_gap = 4 * linger_seconds
+        self._last_arrival = float("-inf")
+        self._busy = False
         self.statements = 0
         self.rows = 0
 
     async def save(self, new: NewInvoice) -> bool:
         """Save it (setting `invoice.id`); False when its idempotency key was already held."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        now = loop.time()
+        self._busy = now - self._last_arrival < self._busy_gap
+        self._last_arrival = now
         # The request's trace goes with its job; the batch runs outside any one request.
         self._pending.append((new, future, current_traceparent()))
         if self._in_flight < self._max_in_flight:
             self._in_flight += 1
-            asyncio.get_running_loop().create_task(self._drain())
+            drain = loop.create_task(self._drain())
+            self._draining.add(drain)  # held, so the loop's weak reference is not the only one
+            drain.add_done_callback(self._draining.discard)
         return await future
 
     async def _drain(self) -> None:
         try:
             while self._pending:
-                if self._linger and len(self._pending) < self._max_batch:
+                if self._linger and self._busy and len(self._pending) < self._max_batch:
                     await asyncio.sleep(self._linger)
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
