@@ -95,6 +95,7 @@ class InvoiceServicer(invoice_pb2_grpc.InvoiceServiceServicer):
                     RenderedPdf(
                         invoice.pdf_generation, rendered.storage_key, rendered.checksum_sha256
                     ),
+                    held=invoice,
                 )
                 self._app.jobs_committed()  # its deliveries and webhook events go out now
                 return invoice

@@ -44,28 +44,44 @@ def follow_ups_of(invoice: Invoice) -> PdfFollowUps:
 
 
 async def _change_pdf_state(
-    store: PdfStates, invoice_id: str, change: Callable[[Invoice], bool]
+    store: PdfStates,
+    invoice_id: str,
+    change: Callable[[Invoice], bool],
+    held: Invoice | None = None,
 ) -> tuple[bool, Invoice]:
-    """Apply a domain change to the invoice's PDF state, again on fresh data after a race."""
+    """Apply a domain change to the invoice's PDF state, again on fresh data after a race.
+
+    `held` is the caller's own copy of the invoice, tried first instead of reading it: the
+    write lands only if the stored PDF state is still the one that copy shows, and anything
+    else is decided again on the invoice as stored.
+    """
     for _ in range(MAX_RACES):
-        invoice = await store.load(invoice_id)
+        invoice, read = (held, False) if held is not None else (await store.load(invoice_id), True)
+        held = None
         if invoice is None:
             raise NotFound(f"no invoice {invoice_id}")
         was = (invoice.pdf_generation, invoice.pdf_status, invoice.pdf_attempts)
         if not change(invoice):
-            return False, invoice
+            if read:
+                return False, invoice
+            continue
         if await store.save_pdf_state(invoice, *was, follow_ups_of(invoice)):
             return True, invoice
     raise Unavailable(f"the PDF state of {invoice_id} kept changing; try again")
 
 
 async def complete_render(
-    store: PdfStates, invoice_id: str, pdf: RenderedPdf, clock: Callable[[], datetime] = utc_now
+    store: PdfStates,
+    invoice_id: str,
+    pdf: RenderedPdf,
+    clock: Callable[[], datetime] = utc_now,
+    held: Invoice | None = None,
 ) -> tuple[bool, Invoice]:
     """Record a stored PDF, with its deliveries and event; a duplicate or stale report changes
-    nothing (returns False)."""
+    nothing (returns False). `held`: the caller's copy of the invoice, when it has one (the
+    synchronous render saved it a moment ago), saves reading it again."""
     return await _change_pdf_state(
-        store, invoice_id, lambda invoice: model.complete_render(invoice, pdf, clock())
+        store, invoice_id, lambda invoice: model.complete_render(invoice, pdf, clock()), held
     )
 
 
