@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 import psycopg
@@ -26,6 +27,16 @@ async def channel(invoice_app: InvoiceApp) -> AsyncIterator[grpc.aio.Channel]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as chan:
         yield chan
     await server.stop(None)
+
+
+async def counted(read: Callable[[], float], expected: float) -> float:
+    """The value once it reaches `expected`, looked at every 10 ms for up to 5 s."""
+    for _ in range(500):
+        if (value := read()) >= expected:
+            break
+        await asyncio.sleep(0.01)
+    assert value == expected
+    return value
 
 
 def requests(method: str, code: str) -> float:
@@ -95,8 +106,13 @@ async def test_retry_needs_the_internal_credential_and_the_refusal_is_counted(
             timeout=5,
         )
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert requests(RETRY_METHOD, "UNAUTHENTICATED") == refused_before + 1
-    latency_after = REGISTRY.get_sample_value(
-        "grpc_server_request_seconds_count", {"method": RETRY_METHOD}
+    # An abort sends its status before the handler unwinds through the metrics: wait for it.
+    await counted(lambda: requests(RETRY_METHOD, "UNAUTHENTICATED"), refused_before + 1)
+    latency_after = await counted(
+        lambda: (
+            REGISTRY.get_sample_value("grpc_server_request_seconds_count", {"method": RETRY_METHOD})
+            or 0.0
+        ),
+        latency_before + 1,
     )
     assert latency_after == latency_before + 1
