@@ -64,14 +64,21 @@ _EVENT_ROWS = EVENT_ROWS_SQL.format(
 _EVENT_JOBS = event_jobs_sql("%(traceparent)s")
 # The change and all it sets going in one statement (data-modifying CTEs always run to
 # completion); the notification goes out with the commit, and only when the UPDATE matched.
+# Without event data it writes nothing at all if the business has a webhook for the event
+# (`needs_data`), so an event can never be written without its data, nor skipped.
 _SAVE = (
-    "WITH changed AS ("
+    "WITH guard AS (SELECT %(event_type)s::varchar IS NOT NULL"
+    " AND %(event_data)s::jsonb IS NULL AND EXISTS (SELECT 1 FROM webhooks w"
+    " WHERE w.business_id = %(business_id)s AND w.deleted_at IS NULL"
+    " AND %(event_type)s::varchar = ANY(w.events)) AS needs_data),"
+    " changed AS ("
     "UPDATE invoices SET pdf_status = %(pdf_status)s, pdf_attempts = %(pdf_attempts)s,"
     " pdf_error = %(pdf_error)s, pdf_storage_key = %(pdf_storage_key)s,"
     " pdf_checksum = %(pdf_checksum)s, pdf_updated_at = %(pdf_updated_at)s,"
     " updated_at = %(updated_at)s"
     " WHERE id = %(id)s AND pdf_generation = %(was_generation)s"
     " AND pdf_status = %(was_status)s AND pdf_attempts = %(was_attempts)s"
+    " AND NOT (SELECT needs_data FROM guard)"
     " RETURNING id, invoice_id, business_id, pdf_generation, pdf_status),"
     " new_deliveries AS ("
     " INSERT INTO deliveries (invoice_pk, channel, status, attempts, created_at, updated_at)"
@@ -88,7 +95,9 @@ _SAVE = (
     + f" FROM new_deliveries JOIN {_CHANNEL_JOBS} USING (channel)),"
     f" new_events AS ({_EVENT_ROWS}),"
     f" event_jobs AS ({_EVENT_JOBS})"
-    f" SELECT {NOTIFY_CHANGED_ROW} FROM changed"
+    " SELECT changed.id IS NOT NULL AS saved, guard.needs_data,"
+    f" CASE WHEN changed.id IS NOT NULL THEN {NOTIFY_CHANGED_ROW} END"
+    " FROM guard LEFT JOIN changed ON true"
 )
 
 
@@ -118,6 +127,9 @@ class PdfStateStore:
     def __init__(self, pool: LazyPool, describe: DescribeInvoice | None = None) -> None:
         self._pool = pool
         self._businesses: dict[int, tuple[str, str]] = {}
+        # Businesses seen with a webhook: their events' data is built before the first write.
+        # Kept for the process (a stale entry only costs building data nobody receives).
+        self._with_webhooks: set[int] = set()
         # Builds webhook event data; without it no webhook event is written.
         self.describe = describe
 
@@ -154,11 +166,33 @@ class PdfStateStore:
         follow_ups: PdfFollowUps | None = None,
     ) -> bool:
         """Write the invoice's PDF fields unless they changed since they were read; a write
-        announces itself on the change-event channel as it commits, with its follow-ups."""
+        announces itself on the change-event channel as it commits, with its follow-ups.
+
+        The webhook event's data (the invoice as the API shows it, with a presigned link) is
+        built only for a business known to have a webhook; for any other the statement itself
+        checks, and refuses to write when one exists, and the write is made again with data.
+        """
         follow_ups = follow_ups or PdfFollowUps()
-        event_type, event_data = None, None
-        if follow_ups.event_type and self.describe is not None:
-            event_type = follow_ups.event_type
+        event_type = follow_ups.event_type if self.describe is not None else None
+        was = (was_generation, was_status, was_attempts)
+        described = event_type is not None and invoice.business_id in self._with_webhooks
+        saved, needs_data = await self._save(invoice, was, follow_ups, event_type, described)
+        if needs_data:  # a webhook wants this event: remember the business, send the data
+            self._with_webhooks.add(invoice.business_id)
+            saved, _ = await self._save(invoice, was, follow_ups, event_type, True)
+        return saved
+
+    async def _save(
+        self,
+        invoice: Invoice,
+        was: tuple[int, str, int],
+        follow_ups: PdfFollowUps,
+        event_type: str | None,
+        described: bool,
+    ) -> tuple[bool, bool]:
+        """One attempt at the write: (saved, refused for want of event data)."""
+        event_data = None
+        if described and event_type is not None and self.describe is not None:
             event_data = self.describe(invoice, *await self.business_of(invoice.business_id))
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
@@ -166,6 +200,7 @@ class PdfStateStore:
                 {
                     "id": invoice.id,
                     "invoice_id": invoice.invoice_id,
+                    "business_id": invoice.business_id,
                     "pdf_status": invoice.pdf_status,
                     "pdf_attempts": invoice.pdf_attempts,
                     "pdf_error": invoice.pdf_error,
@@ -174,12 +209,14 @@ class PdfStateStore:
                     "pdf_updated_at": invoice.pdf_updated_at,
                     "updated_at": invoice.updated_at,
                     "traceparent": current_traceparent(),
-                    "was_generation": was_generation,
-                    "was_status": was_status,
-                    "was_attempts": was_attempts,
+                    "was_generation": was[0],
+                    "was_status": was[1],
+                    "was_attempts": was[2],
                     "channels": follow_ups.channels,
                     "event_type": event_type,
-                    "event_data": Jsonb(event_data or {}),
+                    "event_data": None if event_data is None else Jsonb(event_data),
                 },
             )
-            return cursor.rowcount == 1
+            row = await cursor.fetchone()
+        assert row is not None  # the guard always yields its one row
+        return bool(row[0]), bool(row[1])

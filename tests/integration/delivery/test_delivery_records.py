@@ -13,7 +13,7 @@ import pytest
 from services.common.settings import Settings
 from services.invoice.bootstrap import InvoiceApp
 from services.invoice.domain.errors import InvalidInput
-from services.invoice.domain.model import RenderedPdf
+from services.invoice.domain.model import Invoice, RenderedPdf
 from services.invoice.domain.rules import InvoiceDraft
 from services.invoice.service_layer import deliveries, invoices, renders, webhooks
 from tests.conftest import S3_TEST_CREDENTIALS, Tenant, make_settings
@@ -235,6 +235,79 @@ async def test_subscribed_webhooks_get_one_event_each_with_a_job(
     assert again is not None and again.body == attempt.body and again.attempts == 2
     assert await webhooks.finish_attempt(invoice_app.unit_of_work(), event_id)
     assert await webhooks.start_attempt(invoice_app.unit_of_work(), event_id) is None
+
+
+class CountingDescriber:
+    """Wraps the store's event-data builder, counting the invoices it describes."""
+
+    def __init__(self, app: InvoiceApp) -> None:
+        assert app.pdf_states.describe is not None
+        self.inner = app.pdf_states.describe
+        self.described: list[str] = []
+        app.pdf_states.describe = self
+
+    def __call__(self, invoice: Invoice, public_id: str, name: str) -> dict[str, Any]:
+        self.described.append(invoice.invoice_id)
+        return self.inner(invoice, public_id, name)
+
+
+async def test_event_data_is_built_only_for_a_business_with_a_webhook_for_the_event(
+    invoice_app: InvoiceApp, business: Tenant, database_url: str
+) -> None:
+    describer = CountingDescriber(invoice_app)
+    await webhooks.register_webhook(  # a webhook, but for another event
+        invoice_app.unit_of_work(),
+        business.business_id,
+        "https://example.com/delivered",
+        ["invoice.delivered"],
+    )
+    invoice_id = await new_invoice_id(invoice_app, business, [])
+
+    done, _ = await renders.complete_render(
+        invoice_app.pdf_states, invoice_id, RenderedPdf(1, "k", "c" * 64)
+    )
+
+    assert done and describer.described == []
+    stored = await invoice_app.pdf_states.load(invoice_id)
+    assert stored is not None and stored.pdf_status == "ready"
+    assert (
+        rows(database_url, "SELECT 1 FROM webhook_events WHERE invoice_id = %s", invoice_id) == []
+    )
+
+
+async def test_a_webhook_registered_after_events_went_without_data_gets_the_next_event(
+    invoice_app: InvoiceApp, business: Tenant, database_url: str
+) -> None:
+    describer = CountingDescriber(invoice_app)
+    before = await new_invoice_id(invoice_app, business, [])
+    await renders.complete_render(invoice_app.pdf_states, before, RenderedPdf(1, "k1", "c" * 64))
+    hook = await webhooks.register_webhook(
+        invoice_app.unit_of_work(),
+        business.business_id,
+        "https://example.com/ready",
+        ["invoice.pdf_ready"],
+    )
+    after = await new_invoice_id(invoice_app, business, [])
+
+    done, _ = await renders.complete_render(
+        invoice_app.pdf_states, after, RenderedPdf(1, "k2", "d" * 64)
+    )
+
+    assert done and describer.described == [after]
+    events = rows(
+        database_url,
+        "SELECT e.invoice_id, e.payload, w.webhook_id FROM webhook_events e"
+        " JOIN webhooks w ON w.id = e.webhook_pk WHERE e.invoice_id IN (%s, %s)",
+        before,
+        after,
+    )
+    assert len(events) == 1
+    invoice_id, data, webhook_id = events[0]
+    assert (invoice_id, webhook_id) == (after, hook.webhook_id)
+    assert data["pdf_status"] == "ready" and data["pdf_url"].startswith("http")
+    assert len(jobs_for(database_url, after)) == 0  # no deliveries asked for
+    stored = await invoice_app.pdf_states.load(after)
+    assert stored is not None and stored.pdf_attempts == 1  # written once, not twice
 
 
 async def test_a_delivery_outcome_emits_its_event(
