@@ -251,6 +251,15 @@ class CountingDescriber:
         return self.inner(invoice, public_id, name)
 
 
+async def made_ready(app: InvoiceApp, tenant: Tenant, key: str) -> tuple[str, bool]:
+    """A new invoice and whether its PDF, stored under `key`, was recorded ready."""
+    invoice_id = await new_invoice_id(app, tenant, [])
+    done, _ = await renders.complete_render(
+        app.pdf_states, invoice_id, RenderedPdf(1, key, "c" * 64)
+    )
+    return invoice_id, done
+
+
 async def test_event_data_is_built_only_for_a_business_with_a_webhook_for_the_event(
     invoice_app: InvoiceApp, business: Tenant, database_url: str
 ) -> None:
@@ -261,11 +270,7 @@ async def test_event_data_is_built_only_for_a_business_with_a_webhook_for_the_ev
         "https://example.com/delivered",
         ["invoice.delivered"],
     )
-    invoice_id = await new_invoice_id(invoice_app, business, [])
-
-    done, _ = await renders.complete_render(
-        invoice_app.pdf_states, invoice_id, RenderedPdf(1, "k", "c" * 64)
-    )
+    invoice_id, done = await made_ready(invoice_app, business, "k")
 
     assert done and describer.described == []
     stored = await invoice_app.pdf_states.load(invoice_id)
@@ -279,19 +284,14 @@ async def test_a_webhook_registered_after_events_went_without_data_gets_the_next
     invoice_app: InvoiceApp, business: Tenant, database_url: str
 ) -> None:
     describer = CountingDescriber(invoice_app)
-    before = await new_invoice_id(invoice_app, business, [])
-    await renders.complete_render(invoice_app.pdf_states, before, RenderedPdf(1, "k1", "c" * 64))
+    before, _ = await made_ready(invoice_app, business, "k1")
     hook = await webhooks.register_webhook(
         invoice_app.unit_of_work(),
         business.business_id,
         "https://example.com/ready",
         ["invoice.pdf_ready"],
     )
-    after = await new_invoice_id(invoice_app, business, [])
-
-    done, _ = await renders.complete_render(
-        invoice_app.pdf_states, after, RenderedPdf(1, "k2", "d" * 64)
-    )
+    after, done = await made_ready(invoice_app, business, "k2")
 
     assert done and describer.described == [after]
     events = rows(
