@@ -19,5 +19,6 @@ def build_pipeline(settings: Settings) -> tuple[RenderPipeline, RenderPool]:
         soft_limit=settings.render_soft_limit_seconds,
         hard_limit=settings.render_hard_limit_seconds,
         max_renders_per_child=settings.worker_max_tasks_per_child,
+        nice=settings.render_nice,
     )
     return RenderPipeline(pool, PdfStore(s3, settings.s3_bucket)), pool

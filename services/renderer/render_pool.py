@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import multiprocessing
+import os
 import queue
 import sys
 import threading
@@ -50,9 +51,11 @@ def load_factory(path: str) -> Callable[[], Renderer]:
 WARM_MODULE = "services.renderer.warm_renderer"
 
 
-def _child_main(conn: Connection, factory_path: str) -> None:
+def _child_main(conn: Connection, factory_path: str, nice: int) -> None:
     """A render process: take the fork server's warm renderer (or build one), then answer
     render requests until EOF."""
+    if nice:
+        os.nice(nice)  # below the API's processes: a backlog of renders never slows a create
     warm = sys.modules.get(WARM_MODULE)
     renderer = getattr(warm, "RENDERER", None)
     if renderer is None or getattr(warm, "FACTORY_PATH", None) != factory_path:
@@ -82,10 +85,13 @@ def _permanent_errors(factory_path: str) -> tuple[type[BaseException], ...]:
 class RenderChild:
     """One render process, driven over a pipe."""
 
-    def __init__(self, context: Any, factory_path: str) -> None:
+    def __init__(self, context: Any, factory_path: str, nice: int = 0) -> None:
         parent, child = context.Pipe()
         self.process = context.Process(
-            target=_child_main, args=(child, factory_path), daemon=True, name="suoops-render"
+            target=_child_main,
+            args=(child, factory_path, nice),
+            daemon=True,
+            name="suoops-render",
         )
         self.process.start()
         child.close()
@@ -143,6 +149,7 @@ class RenderPool:
         hard_limit: float,
         max_renders_per_child: int,
         start_method: str = "forkserver",
+        nice: int = 0,
     ) -> None:
         # Render processes fork from a single-threaded server that preloaded a warm renderer:
         # safe (this process has gRPC and worker threads; a plain fork of it is not) and fast.
@@ -153,6 +160,7 @@ class RenderPool:
         self._soft = soft_limit
         self._hard = hard_limit
         self._max_renders = max_renders_per_child
+        self._nice = nice
         self._idle: queue.Queue[RenderChild] = queue.Queue()
         self._size = size
         self._lock = threading.Lock()
@@ -164,7 +172,7 @@ class RenderPool:
     def _spawn(self) -> RenderChild:
         with self._lock:
             self.children_started += 1
-        return RenderChild(self._context, self._factory_path)
+        return RenderChild(self._context, self._factory_path, self._nice)
 
     def render(self, invoice: invoice_pb2.Invoice) -> bytes:
         """Render in an idle child (waiting for one); raises RenderError subclasses."""

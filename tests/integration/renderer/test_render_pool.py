@@ -72,3 +72,20 @@ def wait_until_dead(pid: int) -> None:
             return
         time.sleep(0.01)
     raise AssertionError(f"process {pid} did not die")
+
+
+def test_render_processes_run_below_the_service_priority_and_still_render() -> None:
+    nice_pool = RenderPool(
+        1, FACTORY, soft_limit=30, hard_limit=60, max_renders_per_child=2, nice=5
+    )
+    try:
+        niceness = []
+        for _ in range(2):  # the first child, then its replacement after recycling
+            (pid,) = nice_pool.pids()
+            assert nice_pool.render(samples.sample_invoice()).startswith(b"%PDF")
+            niceness.append(psutil.Process(pid).nice())  # alive: it has rendered once
+            nice_pool.render(samples.sample_invoice())  # its second: recycled after it
+            assert nice_pool.pids() != [pid]
+        assert niceness == [os.nice(0) + 5] * 2
+    finally:
+        nice_pool.close()
