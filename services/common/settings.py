@@ -96,7 +96,8 @@ class Settings:
     # Render processes per worker (and per renderer service); each renders one PDF at a time.
     render_processes: int = _env("RENDER_PROCESSES", default=2)
     worker_threads: int = _env("WORKER_THREADS", default=4)
-    # How much lower than the service's own CPU priority the render processes run (nice).
+    # How much lower the worker's render processes run (Unix nice): queued renders, which no
+    # caller waits on, give way to the API and to synchronous renders.
     render_nice: int = _env("RENDER_NICE", default=10)
     # How long an idle worker waits before asking Redis again. An enqueue wakes it at once
     # (services/common/queue_wakeup.py); this bounds the wait when a wake-up is lost.

@@ -24,7 +24,7 @@ def main(settings: Settings) -> None:
     configure_tracing("renderer", settings)
     settings.require("internal_token")
     assert settings.internal_token is not None
-    pipeline, pool = build_pipeline(settings)
+    pipeline, pool = build_pipeline(settings, queued=False)
     # After the render processes' fork server starts, so it inherits no metrics socket.
     start_http_server(settings.renderer_metrics_port)
     try:

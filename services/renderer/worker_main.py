@@ -37,7 +37,7 @@ def main(settings: Settings, queues: list[str] | None = None, threads: int | Non
     report_callbacks = None
     if PDF_GENERATION.name in consumed:
         # Only a render pool starts render processes and needs the bucket.
-        pipeline, pool = build_pipeline(settings)
+        pipeline, pool = build_pipeline(settings, queued=True)
         register_render_actors(broker, pipeline, callbacks, settings)
         # Tax report PDFs share the queue (CONTRACT §4) and the bucket.
         report_callbacks = register_report_actors(broker, settings)

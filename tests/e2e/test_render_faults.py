@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import boto3
 import grpc
+import psutil
 import pytest
 import redis
 from suoops.invoice.v1 import invoice_pb2 as pb
@@ -65,6 +66,27 @@ def test_worker_killed_mid_render_still_produces_the_pdf_once(
     assert stored_pdfs(stack, invoice_id) == [
         f"invoices/{_business_key(ready)}/{invoice_id}/g1.pdf"
     ]
+
+
+def test_queued_renders_run_below_the_worker_priority(
+    make_stack: Callable[..., Stack],
+) -> None:
+    stack = make_stack(
+        ("invoice",), RENDERER_FACTORY="tests.support.renderers:SlowRenderer", RENDER_NICE="7"
+    )
+    stack.start("worker", "worker", SLOW_RENDER_SECONDS="2")
+    stack.wait_for_pdf(create(stack), (pb.PDF_STATUS_RENDERING,))
+
+    worker = psutil.Process(stack.group.processes["worker"].pid)
+    deadline = time.monotonic() + 10
+    while (
+        lowered := {p.nice() for p in worker.children(recursive=True)} - {worker.nice()}
+    ) == set():
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+
+    assert lowered == {worker.nice() + 7}  # the render processes; the fork server stays put
 
 
 def _business_key(info: pb.PdfStatusInfo) -> str:
