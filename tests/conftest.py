@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 
 from services.common.settings import Settings
 from services.invoice.adapters.migrate import upgrade_to_head
@@ -163,8 +164,6 @@ def redis_url() -> Iterator[str]:
     Numbers 1 to 15 are claimed with SET NX in database 0, so concurrent test runs on one
     machine never share a queue.
     """
-    import redis
-
     base = os.environ.get("SUOOPS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
     claims = redis.Redis.from_url(f"{base}/0")
     token = uuid.uuid4().hex
@@ -189,6 +188,16 @@ def redis_url() -> Iterator[str]:
         if claims.get(f"suoops:test-db-claim:{index}") == token.encode():
             claims.delete(f"suoops:test-db-claim:{index}")
         claims.close()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client of this run's Redis database, emptied before and after the test."""
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture(scope="session")

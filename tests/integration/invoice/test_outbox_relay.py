@@ -35,15 +35,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 
 @pytest.fixture
-def queue(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
-
-
-@pytest.fixture
 def database_url() -> Iterator[str]:
     """A database of its own: the relay takes every due row, whichever test wrote it."""
     url = create_database()
@@ -61,7 +52,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, queue: redis.Redis) -> AsyncIterator[InvoiceApp]:
+async def app(settings: Settings, redis_client: redis.Redis) -> AsyncIterator[InvoiceApp]:
     built = build_app(settings)
     yield built
     await built.close()
@@ -77,10 +68,10 @@ def relay_of(app: InvoiceApp) -> OutboxRelay:
     return app.relay
 
 
-def render_requests(queue: redis.Redis) -> list[renderer_pb2.RenderInvoiceRequest]:
+def render_requests(redis_client: redis.Redis) -> list[renderer_pb2.RenderInvoiceRequest]:
     """The render jobs waiting in Redis, oldest first, as the worker will decode them."""
-    ids = queue.lrange(ready_key(PDF_GENERATION.name), 0, -1)
-    messages = queue.hmget(f"{ready_key(PDF_GENERATION.name)}.msgs", ids) if ids else []
+    ids = redis_client.lrange(ready_key(PDF_GENERATION.name), 0, -1)
+    messages = redis_client.hmget(f"{ready_key(PDF_GENERATION.name)}.msgs", ids) if ids else []
     out = []
     for raw in messages:
         assert raw is not None
@@ -118,13 +109,13 @@ async def create(app: InvoiceApp, shop: Tenant, name: str = "Adébáyọ̀ Store
 
 
 async def test_a_new_invoice_goes_out_as_one_render_job_carrying_the_invoice_as_saved(
-    app: InvoiceApp, shop: Tenant, queue: redis.Redis, database_url: str
+    app: InvoiceApp, shop: Tenant, redis_client: redis.Redis, database_url: str
 ) -> None:
     invoice_id = await create(app, shop)
 
     assert await relay_of(app).publish_due() == 1
 
-    (request,) = render_requests(queue)
+    (request,) = render_requests(redis_client)
     assert request.generation == 1
     invoice = request.invoice
     assert invoice.invoice_id == invoice_id
@@ -141,7 +132,7 @@ async def test_a_new_invoice_goes_out_as_one_render_job_carrying_the_invoice_as_
 
 
 async def test_a_render_job_whose_pdf_is_already_ready_is_dropped_not_sent(
-    app: InvoiceApp, shop: Tenant, queue: redis.Redis, database_url: str
+    app: InvoiceApp, shop: Tenant, redis_client: redis.Redis, database_url: str
 ) -> None:
     invoice_id = await create(app, shop)
     applied, _ = await renders.complete_render(
@@ -151,25 +142,25 @@ async def test_a_render_job_whose_pdf_is_already_ready_is_dropped_not_sent(
 
     assert await relay_of(app).publish_due() == 1
 
-    assert render_requests(queue) == []
+    assert render_requests(redis_client) == []
     assert outbox_rows(database_url, invoice_id) == 0
 
 
 async def test_only_the_current_generation_of_a_regenerated_pdf_is_sent(
-    app: InvoiceApp, shop: Tenant, queue: redis.Redis
+    app: InvoiceApp, shop: Tenant, redis_client: redis.Redis
 ) -> None:
     invoice_id = await create(app, shop)
     await renders.regenerate_pdf(app.unit_of_work(), shop.business_id, invoice_id)
 
     assert await relay_of(app).publish_due() == 2
 
-    assert [(r.invoice.invoice_id, r.generation) for r in render_requests(queue)] == [
+    assert [(r.invoice.invoice_id, r.generation) for r in render_requests(redis_client)] == [
         (invoice_id, 2)
     ]
 
 
 async def test_jobs_of_many_invoices_and_businesses_go_out_in_one_batch_each_with_its_own(
-    app: InvoiceApp, shop: Tenant, queue: redis.Redis
+    app: InvoiceApp, shop: Tenant, redis_client: redis.Redis
 ) -> None:
     other = await new_business(app, "Chidi & Sons")
     made = [(await create(app, shop, f"Customer {n}"), shop) for n in range(3)]
@@ -179,7 +170,7 @@ async def test_jobs_of_many_invoices_and_businesses_go_out_in_one_batch_each_wit
 
     sent = [
         (r.invoice.invoice_id, r.invoice.customer_name, r.invoice.business.business_id)
-        for r in render_requests(queue)
+        for r in render_requests(redis_client)
     ]
     assert sent == [
         (invoice_id, f"Customer {n}", owner.public_id) for n, (invoice_id, owner) in enumerate(made)
@@ -187,7 +178,7 @@ async def test_jobs_of_many_invoices_and_businesses_go_out_in_one_batch_each_wit
 
 
 async def test_rows_stay_in_the_outbox_while_redis_cannot_be_reached_and_go_out_after(
-    app: InvoiceApp, shop: Tenant, queue: redis.Redis, database_url: str
+    app: InvoiceApp, shop: Tenant, redis_client: redis.Redis, database_url: str
 ) -> None:
     invoice_id = await create(app, shop)
     unreachable = make_settings(
@@ -203,5 +194,5 @@ async def test_rows_stay_in_the_outbox_while_redis_cannot_be_reached_and_go_out_
 
     assert outbox_rows(database_url, invoice_id) == 1
     assert await relay_of(app).publish_due() == 1
-    assert [r.invoice.invoice_id for r in render_requests(queue)] == [invoice_id]
+    assert [r.invoice.invoice_id for r in render_requests(redis_client)] == [invoice_id]
     assert outbox_rows(database_url, invoice_id) == 0

@@ -20,17 +20,8 @@ IDLE_POLL_MS = 60_000
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
-
-
-@pytest.fixture
-def broker(client: redis.Redis) -> Iterator[WakingRedisBroker]:
-    broker = WakingRedisBroker(client=client)
+def broker(redis_client: redis.Redis) -> Iterator[WakingRedisBroker]:
+    broker = WakingRedisBroker(client=redis_client)
     broker.declare_queue(QUEUE)
     yield broker
     broker.close()
@@ -40,16 +31,16 @@ def job(body: str) -> Message[Any]:
     return Message(queue_name=QUEUE, actor_name="noop", args=(body,), kwargs={}, options={})
 
 
-def wait_until_a_client_blocks(client: redis.Redis) -> None:
+def wait_until_a_client_blocks(redis_client: redis.Redis) -> None:
     for _ in range(1000):
-        if any(c.get("cmd") == "blpop" for c in client.client_list()):
+        if any(c.get("cmd") == "blpop" for c in redis_client.client_list()):
             return
         threading.Event().wait(0.01)
     raise AssertionError("no consumer blocked on its wake list")
 
 
 def test_idle_consumer_takes_a_new_job_long_before_its_poll_interval_ends(
-    broker: WakingRedisBroker, client: redis.Redis
+    broker: WakingRedisBroker, redis_client: redis.Redis
 ) -> None:
     consumer = broker.consume(QUEUE, prefetch=2, timeout=IDLE_POLL_MS)
     # Idle for long: Dramatiq's backoff is at its maximum, the whole poll interval.
@@ -64,7 +55,7 @@ def test_idle_consumer_takes_a_new_job_long_before_its_poll_interval_ends(
 
     thread = threading.Thread(target=consume, daemon=True)
     thread.start()
-    wait_until_a_client_blocks(client)  # the consumer found the queue empty and now waits
+    wait_until_a_client_blocks(redis_client)  # the consumer found the queue empty and now waits
     broker.enqueue(job("wake up"))
     thread.join(timeout=10)  # a sixth of the poll interval
 
@@ -74,26 +65,26 @@ def test_idle_consumer_takes_a_new_job_long_before_its_poll_interval_ends(
 
 
 def test_wake_tokens_are_bounded_and_expire_while_no_consumer_waits(
-    broker: WakingRedisBroker, client: redis.Redis
+    broker: WakingRedisBroker, redis_client: redis.Redis
 ) -> None:
     for number in range(MAX_WAKE_TOKENS + 10):
         broker.enqueue(job(f"job {number}"))
 
     key = wake_key(QUEUE, broker.namespace)
-    assert client.llen(key) == MAX_WAKE_TOKENS
-    assert 0 < client.pttl(key) <= 60_000
+    assert redis_client.llen(key) == MAX_WAKE_TOKENS
+    assert 0 < redis_client.pttl(key) <= 60_000
 
 
-def test_a_delayed_job_wakes_nobody(broker: WakingRedisBroker, client: redis.Redis) -> None:
+def test_a_delayed_job_wakes_nobody(broker: WakingRedisBroker, redis_client: redis.Redis) -> None:
     broker.enqueue(job("later"), delay=60_000)
 
-    assert client.exists(wake_key(QUEUE, broker.namespace)) == 0
+    assert redis_client.exists(wake_key(QUEUE, broker.namespace)) == 0
 
 
 def test_a_failed_wake_never_fails_the_enqueue_before_it(
-    broker: WakingRedisBroker, client: redis.Redis
+    broker: WakingRedisBroker, redis_client: redis.Redis
 ) -> None:
-    client.set(wake_key(QUEUE, broker.namespace), "not a list")  # LPUSH now fails: WRONGTYPE
+    redis_client.set(wake_key(QUEUE, broker.namespace), "not a list")  # LPUSH now fails: WRONGTYPE
 
     broker.enqueue(job("still queued"))
 

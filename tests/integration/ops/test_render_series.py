@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import redis
 
@@ -13,28 +11,19 @@ pytestmark = pytest.mark.integration
 NOW = 1_800_000_030.0  # 30 s into a minute
 
 
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
-
-
 def test_series_has_sixty_minutes_oldest_first_with_counts_and_p95_per_minute(
-    client: redis.Redis,
+    redis_client: redis.Redis,
 ) -> None:
     for seconds in [0.1] * 19 + [3.0]:
-        render_records.record_outcome(client, "ready", NOW)
-        render_records.record_duration(client, seconds, NOW)
-    render_records.record_outcome(client, "failed", NOW - 60)
+        render_records.record_outcome(redis_client, "ready", NOW)
+        render_records.record_duration(redis_client, seconds, NOW)
+    render_records.record_outcome(redis_client, "failed", NOW - 60)
     for seconds in (0.2, 0.4):
-        render_records.record_outcome(client, "ready", NOW - 59 * 60)
-        render_records.record_duration(client, seconds, NOW - 59 * 60)
-    render_records.record_outcome(client, "ready", NOW - 60 * 60)  # an hour ago: left out
+        render_records.record_outcome(redis_client, "ready", NOW - 59 * 60)
+        render_records.record_duration(redis_client, seconds, NOW - 59 * 60)
+    render_records.record_outcome(redis_client, "ready", NOW - 60 * 60)  # an hour ago: left out
 
-    series = render_records.minute_series(client, 60, NOW)
+    series = render_records.minute_series(redis_client, 60, NOW)
 
     assert len(series) == 60
     assert [m.minute for m in series] == [int(NOW // 60 - back) * 60 for back in range(59, -1, -1)]
@@ -46,12 +35,12 @@ def test_series_has_sixty_minutes_oldest_first_with_counts_and_p95_per_minute(
     assert sum(m.ready for m in series) == 22
 
 
-def test_dashboard_view_holds_the_series_and_the_inspect_stats(client: redis.Redis) -> None:
-    render_records.record_outcome(client, "ready", NOW)
-    render_records.record_duration(client, 0.25, NOW)
-    render_records.record_outcome(client, "failed", NOW)
+def test_dashboard_view_holds_the_series_and_the_inspect_stats(redis_client: redis.Redis) -> None:
+    render_records.record_outcome(redis_client, "ready", NOW)
+    render_records.record_duration(redis_client, 0.25, NOW)
+    render_records.record_outcome(redis_client, "failed", NOW)
 
-    view = operations_view.dashboard(client, heartbeat_timeout_ms=60_000, now=NOW)
+    view = operations_view.dashboard(redis_client, heartbeat_timeout_ms=60_000, now=NOW)
 
     assert view["renders_last_hour"] == {"ready": 1, "failed": 1, "failure_rate": 0.5}
     assert view["queues"]["pdf_generation"] == {"ready": 0, "delayed": 0, "dead": 0}
