@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+from services.common.queues import (
+    EMAIL_SENDING,
+    SEND_EMAIL_ACTOR,
+    SEND_WHATSAPP_ACTOR,
+    WHATSAPP_SENDING,
+)
+
+# Each delivery channel's queue and actor, as a table to join deliveries to their jobs.
+CHANNEL_JOBS = (
+    f"(VALUES ('email', '{EMAIL_SENDING.name}', '{SEND_EMAIL_ACTOR}'),"
+    f" ('whatsapp', '{WHATSAPP_SENDING.name}', '{SEND_WHATSAPP_ACTOR}'))"
+    " AS jobs(channel, queue, actor)"
+)
+
 
 def with_traceparent(payload_sql: str, param: str) -> str:
     """A jsonb payload expression that also carries the queuing call's trace, when it has one.

@@ -18,16 +18,10 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from services.common.queues import (
-    EMAIL_SENDING,
-    SEND_EMAIL_ACTOR,
-    SEND_WHATSAPP_ACTOR,
-    WHATSAPP_SENDING,
-)
 from services.common.tracing import current_traceparent
 from services.invoice.adapters.change_events import NOTIFY_CHANGED_ROW
 from services.invoice.adapters.orm import lines_from_json
-from services.invoice.adapters.outbox_sql import with_traceparent
+from services.invoice.adapters.outbox_sql import CHANNEL_JOBS, with_traceparent
 from services.invoice.adapters.pg_pool import LazyPool
 from services.invoice.adapters.webhook_repository import EVENT_ROWS_SQL, event_jobs_sql
 from services.invoice.domain.deliveries import Delivery
@@ -48,11 +42,6 @@ _DELIVERIES = (
     " FROM deliveries d WHERE d.invoice_pk = invoices.id) AS deliveries"
 )
 _LOAD = f"SELECT {INVOICE_COLUMNS}, {_DELIVERIES} FROM invoices WHERE invoice_id = %(invoice_id)s"
-_CHANNEL_JOBS = (
-    f"(VALUES ('email', '{EMAIL_SENDING.name}', '{SEND_EMAIL_ACTOR}'),"
-    f" ('whatsapp', '{WHATSAPP_SENDING.name}', '{SEND_WHATSAPP_ACTOR}'))"
-    " AS jobs(channel, queue, actor)"
-)
 _EVENT_ROWS = EVENT_ROWS_SQL.format(
     type="%(event_type)s::varchar",
     invoice_id="changed.invoice_id",
@@ -92,7 +81,7 @@ _SAVE = (
         "jsonb_build_object('invoice_id', %(invoice_id)s::text, 'channel', new_deliveries.channel)",
         "%(traceparent)s",
     )
-    + f" FROM new_deliveries JOIN {_CHANNEL_JOBS} USING (channel)),"
+    + f" FROM new_deliveries JOIN {CHANNEL_JOBS} USING (channel)),"
     f" new_events AS ({_EVENT_ROWS}),"
     f" event_jobs AS ({_EVENT_JOBS})"
     " SELECT changed.id IS NOT NULL AS saved, guard.needs_data,"

@@ -14,19 +14,11 @@ from sqlalchemy import text
 
 from services.common.queues import (
     DEFAULT,
-    EMAIL_SENDING,
     SEND_EMAIL_ACTOR,
     SEND_WEBHOOK_ACTOR,
     SEND_WHATSAPP_ACTOR,
-    WHATSAPP_SENDING,
 )
-from services.invoice.adapters.outbox_sql import with_traceparent
-
-_CHANNEL_JOBS = (
-    f"(VALUES ('email', '{EMAIL_SENDING.name}', '{SEND_EMAIL_ACTOR}'),"
-    f" ('whatsapp', '{WHATSAPP_SENDING.name}', '{SEND_WHATSAPP_ACTOR}'))"
-    " AS jobs(channel, queue, actor)"
-)
+from services.invoice.adapters.outbox_sql import CHANNEL_JOBS, with_traceparent
 
 REQUEUE_STUCK_DELIVERIES = text(
     "WITH abandoned AS ("
@@ -48,7 +40,7 @@ REQUEUE_STUCK_DELIVERIES = text(
         "jsonb_build_object('invoice_id', touched.invoice_id, 'channel', touched.channel)",
         ":traceparent",
     )
-    + f" FROM touched JOIN {_CHANNEL_JOBS} USING (channel)"
+    + f" FROM touched JOIN {CHANNEL_JOBS} USING (channel)"
     " RETURNING id"
 )
 
