@@ -88,27 +88,16 @@ class AioTracingClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        if not tracing_enabled():
+        with _client_span(_method_name(client_call_details.method)) as span:
             traceparent = current_traceparent()
-            if traceparent is None:
-                return await continuation(client_call_details, request)
-            details = client_call_details._replace(
-                metadata=_with_traceparent(client_call_details.metadata, traceparent)
-            )
-            return await continuation(details, request)
-        method = _method_name(client_call_details.method)
-        with tracer().start_as_current_span(
-            method,
-            kind=SpanKind.CLIENT,
-            attributes=_rpc_attributes(method),
-            record_exception=False,
-        ) as span:
-            details = client_call_details._replace(
-                metadata=_with_traceparent(
-                    client_call_details.metadata, current_traceparent() or ""
+            details = client_call_details
+            if traceparent is not None:
+                details = details._replace(
+                    metadata=_with_traceparent(details.metadata, traceparent)
                 )
-            )
             call = await continuation(details, request)
+            if span is None:
+                return call
             with contextlib.suppress(grpc.RpcError):  # the caller sees it when it awaits
                 await call
             _set_code(span, await call.code())
