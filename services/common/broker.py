@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from typing import Any
 
+import dramatiq
 import redis
+from dramatiq.broker import Broker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage, Retries, default_middleware
 
 from services.common.queue_wakeup import WakingRedisBroker
-from services.common.queues import BROKER_NAMESPACE
+from services.common.queues import BROKER_NAMESPACE, Queue
 from services.common.settings import Settings, SettingsError
 from services.common.task_metrics import TaskMetrics
 from services.common.tracing_middleware import TracingMiddleware
@@ -54,3 +57,12 @@ def create_broker(settings: Settings, *, heartbeat_timeout_ms: int | None = None
         heartbeat_timeout=heartbeat_timeout_ms or settings.worker_heartbeat_timeout_ms,
         maintenance_chance=settings.worker_maintenance_per_million,
     )
+
+
+def declare_actor(
+    broker: Broker, fn: Callable[..., Any], name: str, queue: Queue, **options: Any
+) -> dramatiq.Actor[Any, Any]:
+    """Make `fn` the actor `name` on `queue`, at the queue's priority (CONTRACT §4)."""
+    return dramatiq.actor(
+        broker=broker, actor_name=name, queue_name=queue.name, priority=queue.priority, **options
+    )(fn)

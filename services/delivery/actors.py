@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.message import Message, generate_unique_id
 from dramatiq.middleware import CurrentMessage
 from suoops.invoice.v1 import delivery_callback_pb2 as pb
 
+from services.common.broker import declare_actor
 from services.common.queues import (
     DEFAULT,
     EMAIL_SENDING,
@@ -212,27 +212,15 @@ def register_delivery_actors(
         "max_backoff": settings.delivery_max_backoff_ms,
         "time_limit": int(settings.render_hard_limit_seconds * 1000),
     }
-    dramatiq.actor(
-        broker=broker,
-        actor_name=SEND_EMAIL_ACTOR,
-        queue_name=EMAIL_SENDING.name,
-        priority=EMAIL_SENDING.priority,
-        **delivery_options,
-    )(send_email)
-    dramatiq.actor(
-        broker=broker,
-        actor_name=SEND_WHATSAPP_ACTOR,
-        queue_name=WHATSAPP_SENDING.name,
-        priority=WHATSAPP_SENDING.priority,
-        **delivery_options,
-    )(send_whatsapp)
-    dramatiq.actor(
-        broker=broker,
-        actor_name=SEND_WEBHOOK_ACTOR,
-        queue_name=DEFAULT.name,
-        priority=DEFAULT.priority,
+    declare_actor(broker, send_email, SEND_EMAIL_ACTOR, EMAIL_SENDING, **delivery_options)
+    declare_actor(broker, send_whatsapp, SEND_WHATSAPP_ACTOR, WHATSAPP_SENDING, **delivery_options)
+    declare_actor(
+        broker,
+        send_webhook,
+        SEND_WEBHOOK_ACTOR,
+        DEFAULT,
         max_retries=settings.webhook_max_retries,
         min_backoff=settings.webhook_min_backoff_ms,
         max_backoff=settings.webhook_max_backoff_ms,
         time_limit=int(settings.render_hard_limit_seconds * 1000),
-    )(send_webhook)
+    )

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from services.common.broker import declare_actor
 from services.common.job_messages import current_attempt, decode_request, exhausted_attempt
 from services.common.queues import (
     PDF_GENERATION,
@@ -83,22 +83,17 @@ def register_render_actors(
             request.invoice.invoice_id, request.generation, error, attempts, final=True
         )
 
-    dramatiq.actor(
-        broker=broker,
-        actor_name=RENDER_INVOICE_ACTOR,
-        queue_name=PDF_GENERATION.name,
-        priority=PDF_GENERATION.priority,
+    declare_actor(
+        broker,
+        render_invoice,
+        RENDER_INVOICE_ACTOR,
+        PDF_GENERATION,
         throws=(PermanentRenderError,),
         on_retry_exhausted=RENDER_RETRIES_EXHAUSTED_ACTOR,
         # The render pool enforces the hard limit itself; Dramatiq's own limit is a backstop.
         time_limit=int((settings.render_hard_limit_seconds + 60) * 1000),
-    )(render_invoice)
-    dramatiq.actor(
-        broker=broker,
-        actor_name=RENDER_RETRIES_EXHAUSTED_ACTOR,
-        queue_name=PDF_GENERATION.name,
-        priority=PDF_GENERATION.priority,
-    )(render_retries_exhausted)
+    )
+    declare_actor(broker, render_retries_exhausted, RENDER_RETRIES_EXHAUSTED_ACTOR, PDF_GENERATION)
 
 
 def report_quietly(report: Callable[[], object]) -> None:

@@ -6,9 +6,9 @@ import logging
 import time
 from typing import Any
 
-import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from services.common.broker import declare_actor
 from services.common.job_messages import current_attempt, exhausted_attempt
 from services.common.queues import (
     PDF_GENERATION,
@@ -73,19 +73,19 @@ def register_report_actors(broker: RedisBroker, settings: Settings) -> ReportCal
         error, attempts = exhausted_attempt(message_data, retry_info)
         callbacks.failed(job, error, attempts, final=True)
 
-    dramatiq.actor(
-        broker=broker,
-        actor_name=RENDER_TAX_REPORT_ACTOR,
-        queue_name=PDF_GENERATION.name,
-        priority=PDF_GENERATION.priority,
+    declare_actor(
+        broker,
+        render_tax_report,
+        RENDER_TAX_REPORT_ACTOR,
+        PDF_GENERATION,
         throws=(PermanentRenderError,),
         on_retry_exhausted=RENDER_TAX_REPORT_EXHAUSTED_ACTOR,
         time_limit=int((hard_limit + 60) * 1000),
-    )(render_tax_report)
-    dramatiq.actor(
-        broker=broker,
-        actor_name=RENDER_TAX_REPORT_EXHAUSTED_ACTOR,
-        queue_name=PDF_GENERATION.name,
-        priority=PDF_GENERATION.priority,
-    )(render_tax_report_retries_exhausted)
+    )
+    declare_actor(
+        broker,
+        render_tax_report_retries_exhausted,
+        RENDER_TAX_REPORT_EXHAUSTED_ACTOR,
+        PDF_GENERATION,
+    )
     return callbacks
