@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 import redis
 
 from services.common.settings import Settings
+from services.invoice.adapters.change_events import ChangeListener
 from services.invoice.adapters.migrate import upgrade_to_head
 from services.invoice.bootstrap import InvoiceApp, build_app
 from services.invoice.service_layer import businesses
@@ -77,6 +80,19 @@ async def invoice_app(settings: Settings) -> AsyncIterator[InvoiceApp]:
     app = build_app(settings)
     yield app
     await app.close()
+
+
+@asynccontextmanager
+async def listening(listener: ChangeListener, wait: float = 5.0) -> AsyncIterator[ChangeListener]:
+    """The change listener running, and listening, for the block; stopped after it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(listener.run(stop))
+    try:
+        await asyncio.wait_for(listener.listening.wait(), wait)
+        yield listener
+    finally:
+        stop.set()
+        await task
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from services.invoice.bootstrap import InvoiceApp, build_app
 from services.invoice.domain.model import RenderedPdf
 from services.invoice.entrypoints.server import create_server
 from services.invoice.service_layer import renders
-from tests.conftest import S3_TEST_CREDENTIALS, Tenant, make_settings
+from tests.conftest import S3_TEST_CREDENTIALS, Tenant, listening, make_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 WAIT = 5.0
@@ -40,12 +40,8 @@ def settings(database_url: str) -> Settings:
 async def invoice_app(settings: Settings) -> AsyncIterator[InvoiceApp]:
     app = build_app(settings)
     assert app.listener is not None
-    stop = asyncio.Event()
-    listening = asyncio.create_task(app.listener.run(stop))
-    await asyncio.wait_for(app.listener.listening.wait(), WAIT)
-    yield app
-    stop.set()
-    await listening
+    async with listening(app.listener, WAIT):
+        yield app
     await app.close()
 
 

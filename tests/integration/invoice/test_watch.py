@@ -19,7 +19,7 @@ from services.invoice.domain.model import RenderedPdf
 from services.invoice.entrypoints.server import create_server
 from services.invoice.service_layer import renders
 from services.invoice.service_layer.events import ChangeHub, InvoiceChanged
-from tests.conftest import S3_TEST_CREDENTIALS, Tenant, make_settings, new_business
+from tests.conftest import S3_TEST_CREDENTIALS, Tenant, listening, make_settings, new_business
 from tests.invoice_cases import GOOD, to_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -39,12 +39,8 @@ async def invoice_app(settings: Settings) -> AsyncIterator[InvoiceApp]:
     """The app with its change listener running, as `suoops serve invoice` runs it."""
     app = build_app(settings)
     assert app.listener is not None
-    stop = asyncio.Event()
-    listening = asyncio.create_task(app.listener.run(stop))
-    await asyncio.wait_for(app.listener.listening.wait(), WAIT)
-    yield app
-    stop.set()
-    await listening
+    async with listening(app.listener, WAIT):
+        yield app
     await app.close()
 
 
@@ -71,11 +67,7 @@ async def test_listener_delivers_a_notify_to_the_invoices_subscriber_only(
     database_url: str,
 ) -> None:
     hub = ChangeHub()
-    listener = ChangeListener(database_url, hub)
-    stop = asyncio.Event()
-    task = asyncio.create_task(listener.run(stop))
-    try:
-        await asyncio.wait_for(listener.listening.wait(), WAIT)
+    async with listening(ChangeListener(database_url, hub), WAIT):
         with hub.subscribe("INV-WATCHED") as watched, hub.subscribe("INV-OTHER") as other:
             await asyncio.to_thread(
                 notify, database_url, InvoiceChanged("INV-WATCHED", 1, 1, "ready")
@@ -84,18 +76,11 @@ async def test_listener_delivers_a_notify_to_the_invoices_subscriber_only(
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(other.wait(), 0.2)
         assert hub.subscriber_count == 0
-    finally:
-        stop.set()
-        await task
 
 
 async def test_listener_reconnects_and_wakes_every_watcher(database_url: str) -> None:
     hub = ChangeHub()
-    listener = ChangeListener(database_url, hub)
-    stop = asyncio.Event()
-    task = asyncio.create_task(listener.run(stop))
-    try:
-        await asyncio.wait_for(listener.listening.wait(), WAIT)
+    async with listening(ChangeListener(database_url, hub), WAIT) as listener:
         first_pid = listener.backend_pid
         with hub.subscribe("INV-WATCHED") as watched:
             with psycopg.connect(database_url, autocommit=True) as conn:
@@ -110,9 +95,6 @@ async def test_listener_reconnects_and_wakes_every_watcher(database_url: str) ->
                 notify, database_url, InvoiceChanged("INV-WATCHED", 1, 2, "pending")
             )
             assert await asyncio.wait_for(watched.wait(), WAIT)
-    finally:
-        stop.set()
-        await task
 
 
 async def test_closing_the_hub_ends_every_watch() -> None:
