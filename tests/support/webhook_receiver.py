@@ -13,9 +13,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from tests.support.background_server import BackgroundServer
 from tests.support.tls import LocalCertificate
 
 
@@ -38,7 +39,7 @@ class ReceivedRequest:
         return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
 
-class WebhookReceiver:
+class WebhookReceiver(BackgroundServer):
     """Answers each request with the next scripted status (200 once the script is spent)."""
 
     def __init__(self, *, certificate: LocalCertificate | None = None) -> None:
@@ -71,15 +72,13 @@ class WebhookReceiver:
 
             do_GET = do_PUT = do_POST
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        super().__init__(Handler)
         self.scheme = "http"
         if certificate is not None:
             # HTTPS: the handshake happens as each connection is accepted.
             context = certificate.server_context()
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
             self.scheme = "https"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def port(self) -> int:
@@ -108,18 +107,3 @@ class WebhookReceiver:
     def _next_status(self) -> tuple[int, dict[str, str]]:
         with self._lock:
             return self._script.pop(0) if self._script else (200, {})
-
-    def start(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

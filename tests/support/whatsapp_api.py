@@ -20,8 +20,10 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.background_server import BackgroundServer
 
 
 @dataclass
@@ -85,7 +87,7 @@ def _shape_error(payload: Any) -> str | None:
     return None
 
 
-class WhatsAppTestApi:
+class WhatsAppTestApi(BackgroundServer):
     """The Cloud API on 127.0.0.1 and a free port, in its own thread."""
 
     def __init__(
@@ -129,9 +131,7 @@ class WhatsAppTestApi:
 
             do_GET = do_POST
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def api_url(self) -> str:
@@ -223,18 +223,3 @@ class WhatsAppTestApi:
                 record.fetched = reply.read()
         except OSError as exc:
             record.fetch_error = str(exc)
-
-    def start(self) -> WhatsAppTestApi:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> WhatsAppTestApi:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
