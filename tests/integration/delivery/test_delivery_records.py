@@ -14,9 +14,9 @@ from services.common.settings import Settings
 from services.invoice.bootstrap import InvoiceApp
 from services.invoice.domain.errors import InvalidInput
 from services.invoice.domain.model import Invoice, RenderedPdf
-from services.invoice.domain.rules import InvoiceDraft
 from services.invoice.service_layer import deliveries, invoices, renders, webhooks
 from tests.conftest import S3_TEST_CREDENTIALS, Tenant, make_settings
+from tests.support.invoices import new_invoice_id, ready_invoice
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 LEASE = timedelta(minutes=10)
@@ -31,22 +31,6 @@ def settings(database_url: str) -> Settings:
         S3_ENDPOINT_URL="http://127.0.0.1:1",
         **S3_TEST_CREDENTIALS,
     )
-
-
-async def new_invoice_id(app: InvoiceApp, tenant: Tenant, deliver: list[str]) -> str:
-    created = await invoices.create_invoice(
-        app.autocommit_unit_of_work(),
-        app.creator,
-        tenant.business_id,
-        InvoiceDraft(
-            customer_name="Ngozi",
-            customer_email="ngozi@example.com",
-            customer_phone="+2348012345678",
-            amount="5000",
-            deliver=deliver,
-        ),
-    )
-    return created.invoice.invoice_id
 
 
 def rows(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -251,15 +235,6 @@ class CountingDescriber:
         return self.inner(invoice, public_id, name)
 
 
-async def made_ready(app: InvoiceApp, tenant: Tenant, key: str) -> tuple[str, bool]:
-    """A new invoice and whether its PDF, stored under `key`, was recorded ready."""
-    invoice_id = await new_invoice_id(app, tenant, [])
-    done, _ = await renders.complete_render(
-        app.pdf_states, invoice_id, RenderedPdf(1, key, "c" * 64)
-    )
-    return invoice_id, done
-
-
 async def test_event_data_is_built_only_for_a_business_with_a_webhook_for_the_event(
     invoice_app: InvoiceApp, business: Tenant, database_url: str
 ) -> None:
@@ -270,9 +245,9 @@ async def test_event_data_is_built_only_for_a_business_with_a_webhook_for_the_ev
         "https://example.com/delivered",
         ["invoice.delivered"],
     )
-    invoice_id, done = await made_ready(invoice_app, business, "k")
+    invoice_id = await ready_invoice(invoice_app, business, [])
 
-    assert done and describer.described == []
+    assert describer.described == []
     stored = await invoice_app.pdf_states.load(invoice_id)
     assert stored is not None and stored.pdf_status == "ready"
     assert (
@@ -284,16 +259,16 @@ async def test_a_webhook_registered_after_events_went_without_data_gets_the_next
     invoice_app: InvoiceApp, business: Tenant, database_url: str
 ) -> None:
     describer = CountingDescriber(invoice_app)
-    before, _ = await made_ready(invoice_app, business, "k1")
+    before = await ready_invoice(invoice_app, business, [], "k1")
     hook = await webhooks.register_webhook(
         invoice_app.unit_of_work(),
         business.business_id,
         "https://example.com/ready",
         ["invoice.pdf_ready"],
     )
-    after, done = await made_ready(invoice_app, business, "k2")
+    after = await ready_invoice(invoice_app, business, [], "k2")
 
-    assert done and describer.described == [after]
+    assert describer.described == [after]
     events = rows(
         database_url,
         "SELECT e.invoice_id, e.payload, w.webhook_id FROM webhook_events e"

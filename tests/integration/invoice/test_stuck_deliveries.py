@@ -14,10 +14,9 @@ import pytest
 
 from services.common.settings import Settings
 from services.invoice.bootstrap import InvoiceApp
-from services.invoice.domain.model import RenderedPdf
-from services.invoice.domain.rules import InvoiceDraft
-from services.invoice.service_layer import deliveries, invoices, maintenance, renders, webhooks
+from services.invoice.service_layer import deliveries, maintenance, webhooks
 from tests.conftest import S3_TEST_CREDENTIALS, Tenant, make_settings
+from tests.support.invoices import ready_invoice
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -59,28 +58,6 @@ async def sweep(app: InvoiceApp, policy: maintenance.MaintenancePolicy = POLICY)
     )
     assert ran
     return detail
-
-
-async def ready_invoice(app: InvoiceApp, tenant: Tenant, deliver: list[str]) -> str:
-    """An invoice whose PDF is ready: its deliveries and webhook events are written, with jobs."""
-    created = await invoices.create_invoice(
-        app.autocommit_unit_of_work(),
-        app.creator,
-        tenant.business_id,
-        InvoiceDraft(
-            customer_name="Ngozi",
-            customer_email="ngozi@example.com",
-            customer_phone="+2348012345678",
-            amount="5000",
-            deliver=deliver,
-        ),
-    )
-    invoice_id = created.invoice.invoice_id
-    applied, _ = await renders.complete_render(
-        app.pdf_states, invoice_id, RenderedPdf(1, "k", "c" * 64)
-    )
-    assert applied
-    return invoice_id
 
 
 def delivery_jobs(database_url: str, invoice_id: str) -> list[tuple[Any, ...]]:
