@@ -18,6 +18,7 @@ from services.invoice.domain.model import RenderedPdf
 from services.invoice.domain.rules import InvoiceDraft
 from services.invoice.service_layer import invoices, maintenance, renders, webhooks
 from tests.conftest import Tenant, make_settings
+from tests.support.invoices import new_invoice_id
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -150,18 +151,7 @@ async def test_delivery_and_webhook_jobs_queued_by_a_render_callback_carry_its_t
         "https://hooks.example.com/suoops",
         ["invoice.pdf_ready"],
     )
-    created = await invoices.create_invoice(
-        invoice_app.autocommit_unit_of_work(),
-        invoice_app.creator,
-        business.business_id,
-        InvoiceDraft(
-            customer_name="Ngozi",
-            customer_email="ngozi@example.com",
-            amount="5000",
-            deliver=["email"],
-        ),
-    )
-    invoice_id = created.invoice.invoice_id
+    invoice_id = await new_invoice_id(invoice_app, business, ["email"])
     with tracer().start_as_current_span("CompleteRender"):
         traceparent = current_traceparent()
         applied, _ = await renders.complete_render(
