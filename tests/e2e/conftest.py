@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,7 +18,13 @@ from suoops.invoice.v1 import invoice_pb2_grpc
 
 from services.invoice.bootstrap import build_app
 from services.invoice.service_layer import businesses
-from tests.conftest import S3_TEST_CREDENTIALS, create_database, drop_database, make_settings
+from tests.conftest import (
+    ROOT,
+    S3_TEST_CREDENTIALS,
+    create_database,
+    drop_database,
+    make_settings,
+)
 from tests.support.processes import ProcessGroup, free_port
 
 ROLE_ARGS = {
@@ -74,6 +82,20 @@ class Stack:
         elif role == "scheduler":
             self.group.wait_log(name, "scheduler running")
         self.started.append(name)
+
+    def cli(self, *args: str) -> str:
+        """Run a `suoops` command with the stack's settings; what it printed (it must succeed)."""
+        env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "SUOOPS_DATA_DIR": "/nonexistent/suoops"}
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli.main", *args],
+            env={**env, **self.env},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
 
     def stub(self, channel: grpc.Channel) -> invoice_pb2_grpc.InvoiceServiceStub:
         return invoice_pb2_grpc.InvoiceServiceStub(channel)

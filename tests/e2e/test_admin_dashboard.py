@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,17 +44,7 @@ def chromium() -> Iterator[Browser]:
 
 def operator_token(stack: Stack) -> str:
     """`suoops create-operator`, run with the stack's settings; the token it prints."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "SUOOPS_DATA_DIR": "/nonexistent/suoops"}
-    done = subprocess.run(
-        [sys.executable, "-m", "services.cli.main", "create-operator", "Night shift"],
-        env={**env, **stack.env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+    return stack.cli("create-operator", "Night shift").strip()
 
 
 def pdf_status_over_rest(stack: Stack, invoice_id: str) -> str:

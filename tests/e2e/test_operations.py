@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -18,7 +16,6 @@ from suoops.invoice.v1 import invoice_pb2 as pb
 
 from tests.e2e.conftest import Stack
 from tests.e2e.test_render_faults import create
-from tests.support.processes import ROOT
 from tests.support.s3_faults import S3FaultProxy
 
 pytestmark = pytest.mark.e2e
@@ -51,17 +48,7 @@ def value(
 
 def suoops(stack: Stack, *args: str) -> Any:
     """Run a `suoops` command with the stack's settings; its JSON output."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "SUOOPS_DATA_DIR": "/nonexistent/suoops"}
-    done = subprocess.run(
-        [sys.executable, "-m", "services.cli.main", *args, "--json"],
-        env={**env, **stack.env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return json.loads(stack.cli(*args, "--json"))
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30) -> Any:
